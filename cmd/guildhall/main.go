@@ -1,0 +1,201 @@
+// Command guildhall runs the Guildhall organization-membership server.
+//
+//	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h]
+//	guildhall user add NAME            (password read from stdin)
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"guildhall"
+	"guildhall/db"
+	"guildhall/handlers"
+)
+
+// Defaults for serve; each has an environment variable of the same meaning.
+const (
+	defaultAddr = "127.0.0.1:8000" // GUILDHALL_ADDR
+	defaultDB   = "./guildhall.db" // GUILDHALL_DB
+	// shutdownGrace is how long in-flight requests get to finish after
+	// SIGINT or SIGTERM before the server closes their connections.
+	shutdownGrace = 20 * time.Second
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "guildhall:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Guildhall: an organization-membership server.
+
+Usage:
+  guildhall serve [flags]      run the HTTP server (see guildhall serve -h)
+  guildhall user add NAME      create a user; the password is read from stdin
+`
+
+// run dispatches a subcommand; it returns when the command is done or ctx
+// is cancelled (by a signal).
+func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(argv) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch argv[0] {
+	case "serve":
+		return serve(ctx, argv[1:], stdout, stderr)
+	case "user":
+		if len(argv) < 2 || argv[1] != "add" {
+			fmt.Fprint(stderr, usage)
+			return errors.New("usage: guildhall user add NAME")
+		}
+		return userAdd(ctx, argv[2:], stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", argv[0])
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// serveConfig is everything `guildhall serve` takes from flags and environment.
+type serveConfig struct {
+	addr      string
+	dbPath    string
+	signup    bool
+	inviteTTL time.Duration
+}
+
+func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
+	var cfg serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", envOr("GUILDHALL_ADDR", defaultAddr), "listen address `host:port` (env GUILDHALL_ADDR)")
+	fs.StringVar(&cfg.dbPath, "db", envOr("GUILDHALL_DB", defaultDB), "SQLite database `file`, created if missing (env GUILDHALL_DB)")
+	fs.BoolVar(&cfg.signup, "signup", true, "let people create their own accounts (add_user and /signup)")
+	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
+	if err := fs.Parse(argv); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.inviteTTL <= 0 {
+		return cfg, errors.New("--invite-ttl must be positive")
+	}
+	return cfg, nil
+}
+
+// serve runs the HTTP server until ctx is cancelled, then lets in-flight
+// requests finish (up to shutdownGrace) and closes the database.
+func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(argv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, Logger: logger, SignupClosed: !cfg.signup})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handlers.New(store, handlers.Config{Logger: logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	// The address line is printed on stdout so scripts and tests can find
+	// the port when --addr asks for :0.
+	fmt.Fprintf(stdout, "guildhall listening on http://%s (database %s)\n", ln.Addr(), cfg.dbPath)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// userAdd creates a user from the shell, reading the password from the
+// first line of stdin, so it never shows in the process list or history.
+func userAdd(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", envOr("GUILDHALL_DB", defaultDB), "SQLite database `file` (env GUILDHALL_DB)")
+	admin := fs.Bool("admin", false, "mark the user as a server administrator")
+	// Accept flags before or after the name.
+	var name string
+	if len(argv) > 0 && !strings.HasPrefix(argv[0], "-") {
+		name, argv = argv[0], argv[1:]
+	}
+	if err := fs.Parse(argv); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() == 1 {
+		name = fs.Arg(0)
+	} else if fs.NArg() > 0 || name == "" {
+		return errors.New("usage: guildhall user add NAME [--db FILE] [--admin] < password")
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return errors.New("reading the password from stdin: give it as the first line")
+	}
+	password := strings.TrimRight(line, "\r\n")
+
+	store, err := db.Open(ctx, *dbPath, db.Options{Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	u, err := store.CreateUser(ctx, name, password, *admin)
+	if err != nil {
+		return errors.New(guildhall.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "created user %s\n", u.Username)
+	return nil
+}

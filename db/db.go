@@ -1,0 +1,254 @@
+// Package db is Guildhall's service over SQLite: it opens the database with
+// checked pragmas, applies the embedded migrations, and implements every
+// operation of the API as one transaction with its authorization inside.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"guildhall"
+	"guildhall/db/migrations"
+)
+
+// Pragmas every connection gets through the DSN, so that each pooled
+// connection has them (a PRAGMA run with Exec would reach only one).
+// busy_timeout comes first so it is in force while the others run.
+//
+// synchronous=FULL in WAL mode syncs the WAL at every commit: an
+// acknowledged write survives both kill -9 and a power loss.
+var pragmas = []struct{ name, value, want string }{
+	{"busy_timeout", "10000", "10000"},
+	{"foreign_keys", "1", "1"},
+	{"journal_mode", "WAL", "wal"},
+	{"synchronous", "FULL", "2"},
+}
+
+// Options configure a DB. The zero value of each field means its default.
+type Options struct {
+	// InviteTTL is how long a pending invitation stays open (default 7 days).
+	InviteTTL time.Duration
+	// Now is the clock; tests replace it to expire invitations.
+	Now func() time.Time
+	// Logger receives internal errors; slog.Default() if nil.
+	Logger *slog.Logger
+	// ReadConns bounds the reader pool (default 2 × GOMAXPROCS, at least 4).
+	ReadConns int
+	// Argon2 sets the password hashing cost (default DefaultArgon2).
+	Argon2 Argon2Params
+	// SignupClosed refuses SignUp (add_user and the sign-up page).
+	SignupClosed bool
+}
+
+// DB is the service: every exported method is one operation, run in one
+// transaction, with authorization checked inside it.
+type DB struct {
+	path   string
+	write  *sql.DB // one connection: SQLite has one writer; BEGIN IMMEDIATE via _txlock
+	read   *sql.DB // a pool of read-only connections beside it (WAL lets them run during a write)
+	ttl    time.Duration
+	now    func() time.Time
+	log    *slog.Logger
+	hasher *hasher
+
+	signupClosed bool
+}
+
+// Open opens (creating if needed) the SQLite database at path, checks its
+// pragmas and applies pending migrations.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if opts.InviteTTL <= 0 {
+		opts.InviteTTL = guildhall.DefaultInviteTTL
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if opts.Argon2 == (Argon2Params{}) {
+		opts.Argon2 = DefaultArgon2
+	}
+	db := &DB{path: path, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2), signupClosed: opts.SignupClosed}
+
+	var err error
+	if db.write, err = sql.Open("sqlite", DSN(path, "_txlock=immediate")); err != nil {
+		return nil, fmt.Errorf("open writer: %w", err)
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxLifetime(0)
+	db.write.SetConnMaxIdleTime(0)
+
+	// The writer goes first: it creates the file and switches it to WAL,
+	// which the read-only connections then find in place.
+	if err := checkPragmas(ctx, db.write); err != nil {
+		db.write.Close()
+		return nil, err
+	}
+	if err := migrate(ctx, db.write); err != nil {
+		db.write.Close()
+		return nil, err
+	}
+
+	if db.read, err = sql.Open("sqlite", DSN(path, "_pragma=query_only(1)")); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("open readers: %w", err)
+	}
+	db.read.SetMaxOpenConns(opts.ReadConns)
+	db.read.SetMaxIdleConns(opts.ReadConns)
+	db.read.SetConnMaxIdleTime(0)
+	if err := checkPragmas(ctx, db.read); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// DSN builds the modernc.org/sqlite data source name for path with
+// Guildhall's pragmas, plus any extra query parameters. The benchmark uses
+// it too, so its raw-SQLite ceiling runs on the very same settings.
+func DSN(path string, extra ...string) string {
+	q := make([]string, 0, len(pragmas)+len(extra))
+	for _, p := range pragmas {
+		q = append(q, "_pragma="+url.QueryEscape(p.name+"("+p.value+")"))
+	}
+	q = append(q, extra...)
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + strings.Join(q, "&")
+}
+
+// checkPragmas reads every pragma back: a DSN typo or an unsupported
+// journal mode (a network filesystem, say) must stop start-up, not surface
+// later as lost writes.
+func checkPragmas(ctx context.Context, pool *sql.DB) error {
+	for _, p := range pragmas {
+		var got string
+		if err := pool.QueryRowContext(ctx, "PRAGMA "+p.name).Scan(&got); err != nil {
+			return fmt.Errorf("read pragma %s: %w", p.name, err)
+		}
+		if !strings.EqualFold(got, p.want) {
+			return fmt.Errorf("pragma %s is %q, want %q", p.name, got, p.want)
+		}
+	}
+	return nil
+}
+
+// migrate applies the embedded migrations that have not run yet.
+func migrate(ctx context.Context, pool *sql.DB) error {
+	provider, err := goose.NewProvider(goose.DialectSQLite3, pool, migrations.FS)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Ping checks that a read works.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.read.PingContext(ctx)
+}
+
+// Tx is a transaction with the one timestamp its operation uses throughout.
+type Tx struct {
+	*sql.Tx
+	now time.Time
+}
+
+// update runs fn in a write transaction (BEGIN IMMEDIATE on the single
+// writer connection) and commits if fn returns nil. Storage faults become
+// EUNAVAILABLE; everything that is not a *guildhall.Error is logged here
+// and returned as it is, for the caller to show as "internal error".
+func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.storageError(ctx, "begin", err)
+	}
+	defer tx.Rollback()
+	if err := fn(&Tx{Tx: tx, now: db.now().UTC()}); err != nil {
+		return db.storageError(ctx, "update", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return db.storageError(ctx, "commit", err)
+	}
+	return nil
+}
+
+// view runs fn in a read transaction on the reader pool: one consistent
+// snapshot, even while the writer commits.
+func (db *DB) view(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return db.storageError(ctx, "begin read", err)
+	}
+	defer tx.Rollback()
+	if err := fn(&Tx{Tx: tx, now: db.now().UTC()}); err != nil {
+		return db.storageError(ctx, "view", err)
+	}
+	return tx.Commit()
+}
+
+// storageError passes *guildhall.Error through and classifies the rest:
+// a database that cannot be written (read-only file, full disk, I/O error,
+// lock held too long) or a request out of time is EUNAVAILABLE, which a
+// client may retry; anything else is a bug, logged in full.
+func (db *DB) storageError(ctx context.Context, op string, err error) error {
+	var ge *guildhall.Error
+	if errors.As(err, &ge) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return guildhall.Errorf(guildhall.EUNAVAILABLE, "The request ran out of time; try again.")
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // primary result code
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			db.log.ErrorContext(ctx, "storage unavailable", "op", op, "err", err)
+			return guildhall.Errorf(guildhall.EUNAVAILABLE, "The database cannot take this request right now; try again shortly.")
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// isUniqueViolation reports whether err is SQLite's UNIQUE (or PRIMARY KEY)
+// constraint failure, by its extended result code, never by its text.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// unix turns a time into the Unix seconds stored in the database.
+func unix(t time.Time) int64 { return t.Unix() }
+
+// fromUnix turns stored Unix seconds (NULL as invalid) into a time, zero for NULL.
+func fromUnix(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.Unix(v.Int64, 0).UTC()
+}

@@ -1,0 +1,379 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"guildhall"
+)
+
+// CreateOrganization founds an organization with the actor as its owner.
+func (db *DB) CreateOrganization(ctx context.Context, a guildhall.Actor, name, description string) (guildhall.Organization, error) {
+	name, err := guildhall.NormalizeOrganizationName(name)
+	if err != nil {
+		return guildhall.Organization{}, err
+	}
+	if description, err = guildhall.NormalizeOrganizationDescription(description); err != nil {
+		return guildhall.Organization{}, err
+	}
+	org := guildhall.Organization{Name: name, Description: description}
+	err = db.update(ctx, func(tx *Tx) error {
+		org.Created = tx.now
+		res, err := tx.ExecContext(ctx, `INSERT INTO organizations (name, description, created) VALUES (?, ?, ?)`,
+			name, description, unix(tx.now))
+		if err != nil {
+			return err
+		}
+		if org.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO memberships (organization_id, user_id, role, status, created, accepted)
+			VALUES (?, ?, 'owner', 'active', ?, ?)`, org.ID, a.UserID, unix(tx.now), unix(tx.now)); err != nil {
+			return err
+		}
+		return tx.audit(ctx, org.ID, a.Username, guildhall.ActionCreate, a.Username, guildhall.RoleOwner)
+	})
+	return org, err
+}
+
+// Organization returns an organization and the actor's role in it; only
+// active members may look.
+func (db *DB) Organization(ctx context.Context, a guildhall.Actor, orgID int64) (guildhall.Organization, guildhall.Role, error) {
+	var org guildhall.Organization
+	var role guildhall.Role
+	err := db.view(ctx, func(tx *Tx) error {
+		var err error
+		if org, err = tx.organization(ctx, orgID); err != nil {
+			return err
+		}
+		role, err = tx.actorRole(ctx, org, a)
+		return err
+	})
+	return org, role, err
+}
+
+// InviteUser invites username to the organization with role. The actor must
+// be an active member who may grant role. A second invitation of someone
+// already invited (and not expired) or already a member is a conflict,
+// detected by the UNIQUE constraint, so racing invitations yield one success.
+func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error) {
+	if !role.Valid() {
+		return guildhall.Membership{}, guildhall.Errorf(guildhall.EINVALID, "member_class must be one of owner, admin, member or viewer, not %q.", role)
+	}
+	var m guildhall.Membership
+	err := db.update(ctx, func(tx *Tx) error {
+		org, err := tx.organization(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		actorRole, err := tx.actorRole(ctx, org, a)
+		if err != nil {
+			return err
+		}
+		if !guildhall.CanGrant(actorRole, role) {
+			return cannotGrant(actorRole, role)
+		}
+		inviteeID, err := tx.userID(ctx, username)
+		if err != nil {
+			return err
+		}
+		// An expired invitation no longer counts: clear it so the insert
+		// below can take its place. Live rows are left for the constraint.
+		if _, err := tx.ExecContext(ctx, `
+			DELETE FROM memberships
+			WHERE organization_id = ? AND user_id = ? AND status = 'pending' AND expires <= ?`,
+			orgID, inviteeID, unix(tx.now)); err != nil {
+			return err
+		}
+		expires := tx.now.Add(db.ttl)
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO memberships (organization_id, user_id, role, status, sender_id, created, expires)
+			VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
+			orgID, inviteeID, string(role), a.UserID, unix(tx.now), unix(expires))
+		if isUniqueViolation(err) {
+			return tx.alreadyThere(ctx, org, inviteeID, username)
+		} else if err != nil {
+			return err
+		}
+		m = guildhall.Membership{
+			OrganizationID: orgID, OrganizationName: org.Name, Username: username, Role: role,
+			Status: guildhall.StatusPending, Sender: a.Username, Created: tx.now, Expires: expires,
+		}
+		return tx.audit(ctx, orgID, a.Username, guildhall.ActionInvite, username, role)
+	})
+	return m, err
+}
+
+// alreadyThere explains a UNIQUE conflict on an invitation: the row that
+// won is read only to word the message.
+func (tx *Tx) alreadyThere(ctx context.Context, org guildhall.Organization, userID int64, username string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM memberships WHERE organization_id = ? AND user_id = ?`, org.ID, userID).Scan(&status)
+	if err != nil {
+		return err
+	}
+	if guildhall.Status(status) == guildhall.StatusActive {
+		return guildhall.Errorf(guildhall.ECONFLICT, "%s is already a member of %s.", username, org.Name)
+	}
+	return guildhall.Errorf(guildhall.ECONFLICT, "%s has already been invited to %s.", username, org.Name)
+}
+
+// ResolveInvitation accepts or declines the actor's own invitation.
+// Accepting makes them an active member; declining removes the invitation.
+func (db *DB) ResolveInvitation(ctx context.Context, a guildhall.Actor, orgID int64, accept bool) error {
+	return db.update(ctx, func(tx *Tx) error {
+		org, err := tx.organization(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		row, err := tx.membership(ctx, orgID, a.UserID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return guildhall.Errorf(guildhall.ENOTFOUND, "You have no invitation to %s.", org.Name)
+		} else if err != nil {
+			return err
+		}
+		if row.status == guildhall.StatusActive {
+			return guildhall.Errorf(guildhall.ECONFLICT, "You are already a member of %s.", org.Name)
+		}
+		if accept && !tx.now.Before(row.expires) {
+			return guildhall.Errorf(guildhall.EGONE, "Your invitation to %s expired on %s; ask for a new one.",
+				org.Name, row.expires.Format(time.DateOnly))
+		}
+		if accept {
+			_, err = tx.ExecContext(ctx, `
+				UPDATE memberships SET status = 'active', accepted = ?, expires = NULL
+				WHERE id = ?`, unix(tx.now), row.id)
+			if err != nil {
+				return err
+			}
+			return tx.audit(ctx, orgID, a.Username, guildhall.ActionAccept, a.Username, row.role)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE id = ?`, row.id); err != nil {
+			return err
+		}
+		return tx.audit(ctx, orgID, a.Username, guildhall.ActionDecline, a.Username, row.role)
+	})
+}
+
+// RevokeInvitation withdraws a pending invitation. Its sender may, and so
+// may any active member who could have granted its role.
+func (db *DB) RevokeInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) error {
+	return db.update(ctx, func(tx *Tx) error {
+		org, target, actorRole, err := tx.memberAction(ctx, a, orgID, username)
+		if err != nil {
+			return err
+		}
+		if target.status == guildhall.StatusActive {
+			return guildhall.Errorf(guildhall.ECONFLICT, "%s has already accepted; remove them from %s instead.", username, org.Name)
+		}
+		if !guildhall.CanRevoke(actorRole, target.senderID.Valid && target.senderID.Int64 == a.UserID, target.role) {
+			return guildhall.Errorf(guildhall.EFORBIDDEN, "Only the sender, or someone who may grant %s, can revoke this invitation.", target.role)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE id = ?`, target.id); err != nil {
+			return err
+		}
+		return tx.audit(ctx, orgID, a.Username, guildhall.ActionRevoke, username, target.role)
+	})
+}
+
+// ChangeMemberRole moves an active member to another role. Only members
+// ranked below the actor (owners: anyone) can be changed, only to a role
+// the actor may grant, never the actor's own, and never the last owner.
+func (db *DB) ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) error {
+	if !role.Valid() {
+		return guildhall.Errorf(guildhall.EINVALID, "member_class must be one of owner, admin, member or viewer, not %q.", role)
+	}
+	return db.update(ctx, func(tx *Tx) error {
+		org, target, actorRole, err := tx.memberAction(ctx, a, orgID, username)
+		if err != nil {
+			return err
+		}
+		if target.status == guildhall.StatusPending {
+			return guildhall.Errorf(guildhall.ECONFLICT, "%s has not accepted the invitation yet; revoke it and invite again with the new role.", username)
+		}
+		self := target.userID == a.UserID
+		if self {
+			return guildhall.Errorf(guildhall.EFORBIDDEN, "You cannot change your own role.")
+		}
+		if !guildhall.CanChangeRole(actorRole, self, target.role, role) {
+			if !guildhall.CanManage(actorRole, target.role) {
+				return guildhall.Errorf(guildhall.EFORBIDDEN, "As %s you cannot change the role of %s, who is %s.", article(actorRole), username, article(target.role))
+			}
+			return cannotGrant(actorRole, role)
+		}
+		if target.role == role {
+			return nil
+		}
+		if target.role == guildhall.RoleOwner {
+			if err := tx.keepAnOwner(ctx, org); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE id = ?`, string(role), target.id); err != nil {
+			return err
+		}
+		return tx.audit(ctx, orgID, a.Username, guildhall.ActionRole, username, role)
+	})
+}
+
+// RemoveMember removes an active member. Members ranked below the actor
+// (owners: anyone) can be removed; anyone may leave; the last owner stays.
+func (db *DB) RemoveMember(ctx context.Context, a guildhall.Actor, orgID int64, username string) error {
+	return db.update(ctx, func(tx *Tx) error {
+		org, target, actorRole, err := tx.memberAction(ctx, a, orgID, username)
+		if err != nil {
+			return err
+		}
+		if target.status == guildhall.StatusPending {
+			return guildhall.Errorf(guildhall.ECONFLICT, "%s has not accepted the invitation; revoke it instead.", username)
+		}
+		self := target.userID == a.UserID
+		if !guildhall.CanRemove(actorRole, self, target.role) {
+			return guildhall.Errorf(guildhall.EFORBIDDEN, "As %s you cannot remove %s, who is %s.", article(actorRole), username, article(target.role))
+		}
+		if target.role == guildhall.RoleOwner {
+			if err := tx.keepAnOwner(ctx, org); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE id = ?`, target.id); err != nil {
+			return err
+		}
+		action := guildhall.ActionRemove
+		if self {
+			action = guildhall.ActionLeave
+		}
+		return tx.audit(ctx, orgID, a.Username, action, username, target.role)
+	})
+}
+
+// keepAnOwner refuses to take away the organization's only active owner.
+func (tx *Tx) keepAnOwner(ctx context.Context, org guildhall.Organization) error {
+	var owners int
+	if err := tx.QueryRowContext(ctx, `
+		SELECT count(*) FROM memberships
+		WHERE organization_id = ? AND role = 'owner' AND status = 'active'`, org.ID).Scan(&owners); err != nil {
+		return err
+	}
+	if owners <= 1 {
+		return guildhall.Errorf(guildhall.ECONFLICT, "%s must keep at least one owner; make someone else owner first.", org.Name)
+	}
+	return nil
+}
+
+// memberAction loads what an action on another member needs: the
+// organization, the actor's role (active members only) and the target row.
+func (tx *Tx) memberAction(ctx context.Context, a guildhall.Actor, orgID int64, username string) (guildhall.Organization, membershipRow, guildhall.Role, error) {
+	org, err := tx.organization(ctx, orgID)
+	if err != nil {
+		return org, membershipRow{}, "", err
+	}
+	actorRole, err := tx.actorRole(ctx, org, a)
+	if err != nil {
+		return org, membershipRow{}, "", err
+	}
+	targetID, err := tx.userID(ctx, username)
+	if err != nil {
+		return org, membershipRow{}, "", err
+	}
+	row, err := tx.membership(ctx, orgID, targetID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return org, row, "", guildhall.Errorf(guildhall.ENOTFOUND, "%s is not a member of %s and has no invitation to it.", username, org.Name)
+	}
+	return org, row, actorRole, err
+}
+
+// membershipRow is a memberships row as the rules need it.
+type membershipRow struct {
+	id       int64
+	userID   int64
+	role     guildhall.Role
+	status   guildhall.Status
+	senderID sql.NullInt64
+	expires  time.Time
+}
+
+// membership reads one user's row in one organization; sql.ErrNoRows if none.
+func (tx *Tx) membership(ctx context.Context, orgID, userID int64) (membershipRow, error) {
+	var r membershipRow
+	var role, status string
+	var expires sql.NullInt64
+	err := tx.QueryRowContext(ctx, `
+		SELECT id, user_id, role, status, sender_id, expires
+		FROM memberships WHERE organization_id = ? AND user_id = ?`, orgID, userID).
+		Scan(&r.id, &r.userID, &role, &status, &r.senderID, &expires)
+	r.role, r.status, r.expires = guildhall.Role(role), guildhall.Status(status), fromUnix(expires)
+	return r, err
+}
+
+// organization reads an organization or fails with ENOTFOUND.
+func (tx *Tx) organization(ctx context.Context, id int64) (guildhall.Organization, error) {
+	org := guildhall.Organization{ID: id}
+	var created int64
+	err := tx.QueryRowContext(ctx, `SELECT name, description, created FROM organizations WHERE id = ?`, id).
+		Scan(&org.Name, &org.Description, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return org, guildhall.Errorf(guildhall.ENOTFOUND, "Organization %d does not exist.", id)
+	}
+	org.Created = time.Unix(created, 0).UTC()
+	return org, err
+}
+
+// actorRole returns the actor's role in org, or EFORBIDDEN unless they are
+// an active member: an outsider or a pending invitee cannot act for it.
+func (tx *Tx) actorRole(ctx context.Context, org guildhall.Organization, a guildhall.Actor) (guildhall.Role, error) {
+	row, err := tx.membership(ctx, org.ID, a.UserID)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && row.status != guildhall.StatusActive {
+		return "", guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of %s.", org.Name)
+	}
+	return row.role, err
+}
+
+// userID finds a user by name or fails with ENOTFOUND.
+func (tx *Tx) userID(ctx context.Context, username string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE username = ?`, username).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, guildhall.Errorf(guildhall.ENOTFOUND, "There is no user named %q.", username)
+	}
+	return id, err
+}
+
+// audit records one membership change in the current transaction.
+func (tx *Tx) audit(ctx context.Context, orgID int64, actor, action, target string, role guildhall.Role) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO audit_events (organization_id, time, actor, action, target, role)
+		VALUES (?, ?, ?, ?, ?, ?)`, orgID, unix(tx.now), actor, action, target, string(role))
+	return err
+}
+
+// cannotGrant explains a refused grant in terms of what the actor may grant.
+func cannotGrant(actor, role guildhall.Role) error {
+	grantable := guildhall.GrantableRoles(actor)
+	if len(grantable) == 0 {
+		return guildhall.Errorf(guildhall.EFORBIDDEN, "As %s you cannot invite or grant roles.", article(actor))
+	}
+	names := ""
+	for i, r := range grantable {
+		switch {
+		case i == 0:
+		case i == len(grantable)-1:
+			names += " or "
+		default:
+			names += ", "
+		}
+		names += string(r)
+	}
+	return guildhall.Errorf(guildhall.EFORBIDDEN, "As %s you cannot grant the %s role; you may grant %s.", article(actor), role, names)
+}
+
+// article returns "an admin", "a member" and so on, for messages.
+func article(r guildhall.Role) string {
+	if r == guildhall.RoleAdmin || r == guildhall.RoleOwner {
+		return "an " + string(r)
+	}
+	return "a " + string(r)
+}

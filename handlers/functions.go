@@ -1,0 +1,389 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"guildhall"
+)
+
+// paramKind is the JSON type a parameter takes.
+type paramKind int
+
+const (
+	kindString paramKind = iota
+	kindInt
+	kindBool
+	kindAuth
+)
+
+// String names the kind as error messages and /api/help show it.
+func (k paramKind) String() string {
+	return [...]string{"a string", "an integer", "a boolean", "an auth object"}[k]
+}
+
+// authKind says what credentials a function needs.
+type authKind int
+
+const (
+	authNone     authKind = iota // anyone may call it
+	authAny                      // an API key or a password
+	authPassword                 // a password; the service refuses API keys
+)
+
+// param describes one parameter of an API function.
+type param struct {
+	Name        string
+	Kind        paramKind
+	Required    bool
+	Default     any // shown in help and used when an optional parameter is absent
+	Description string
+}
+
+// function is one entry of the registry: what it takes, and what it does.
+// The same entry validates calls, dispatches them and documents them in
+// /api/help, so the help cannot drift from behaviour.
+type function struct {
+	Name        string
+	Description string
+	auth        authKind
+	Params      []param
+	call        func(c echo.Context, a guildhall.Actor, args args) (any, error)
+}
+
+// args holds a call's decoded arguments by name; decode has checked every
+// type, so the accessors cannot fail.
+type args struct {
+	values map[string]any
+	auth   *guildhall.Credentials
+}
+
+func (a args) String(name string) string { v, _ := a.values[name].(string); return v }
+func (a args) Int(name string) int64     { v, _ := a.values[name].(int64); return v }
+func (a args) Bool(name string) bool     { v, _ := a.values[name].(bool); return v }
+
+// decode checks raw arguments against the function's parameters: every key
+// must be known (auth included, for functions that take it), required ones
+// present, each of the right type. JSON null counts as absent.
+func (fn *function) decode(raw map[string]json.RawMessage) (args, error) {
+	out := args{values: map[string]any{}}
+	for name, value := range raw {
+		if name == "auth" && fn.auth != authNone {
+			if jsonType(value) == "null" {
+				continue
+			}
+			creds, err := decodeAuth(value)
+			if err != nil {
+				return out, err
+			}
+			out.auth = creds
+			continue
+		}
+		i := slices.IndexFunc(fn.Params, func(p param) bool { return p.Name == name })
+		if i < 0 {
+			return out, guildhall.Errorf(guildhall.EINVALID, "Unknown parameter %q for %s; GET /api/help/%s lists its parameters.", name, fn.Name, fn.Name)
+		}
+		if jsonType(value) == "null" {
+			continue
+		}
+		v, err := decodeValue(name, fn.Params[i].Kind, value)
+		if err != nil {
+			return out, err
+		}
+		out.values[name] = v
+	}
+	for _, p := range fn.Params {
+		if _, ok := out.values[p.Name]; ok {
+			continue
+		}
+		if p.Required {
+			return out, guildhall.Errorf(guildhall.EINVALID, "Missing required parameter %q (%s) for %s.", p.Name, p.Kind, fn.Name)
+		}
+		if p.Default != nil {
+			out.values[p.Name] = p.Default
+		}
+	}
+	return out, nil
+}
+
+// Result shapes, with QueryLake's field names; times are Unix seconds.
+type (
+	userResult struct {
+		Username    string             `json:"username"`
+		Memberships []membershipResult `json:"memberships"`
+		Admin       bool               `json:"admin"`
+	}
+	membershipResult struct {
+		OrganizationID   int64          `json:"organization_id"`
+		OrganizationName string         `json:"organization_name"`
+		Role             guildhall.Role `json:"role"`
+		Username         string         `json:"username,omitempty"`
+		InviteStillOpen  bool           `json:"invite_still_open"`
+		Sender           string         `json:"sender,omitempty"`
+		Expires          *int64         `json:"expires,omitempty"`
+	}
+	apiKeyResult struct {
+		APIKey     string `json:"api_key,omitempty"`
+		ID         int64  `json:"id"`
+		Title      string `json:"title"`
+		Created    int64  `json:"created"`
+		LastUsed   *int64 `json:"last_used"`
+		KeyPreview string `json:"key_preview"`
+	}
+	auditEventResult struct {
+		ID     int64  `json:"id"`
+		Time   int64  `json:"time"`
+		Actor  string `json:"actor"`
+		Action string `json:"action"`
+		Target string `json:"target"`
+		Role   string `json:"role,omitempty"`
+	}
+)
+
+func unixOrNil(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.Unix()
+	return &v
+}
+
+func membershipResults(ms []guildhall.Membership, withUsername bool) []membershipResult {
+	out := make([]membershipResult, 0, len(ms))
+	for _, m := range ms {
+		r := membershipResult{
+			OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName, Role: m.Role,
+			InviteStillOpen: m.Open(),
+		}
+		if withUsername {
+			r.Username = m.Username
+		}
+		if m.Open() {
+			r.Sender, r.Expires = m.Sender, unixOrNil(m.Expires)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func apiKeyResultOf(k guildhall.APIKey, secret string) apiKeyResult {
+	return apiKeyResult{APIKey: secret, ID: k.ID, Title: k.Title, Created: k.Created.Unix(),
+		LastUsed: unixOrNil(k.LastUsed), KeyPreview: k.Preview}
+}
+
+// Parameters shared by several functions.
+var (
+	paramOrganizationID = param{Name: "organization_id", Kind: kindInt, Required: true, Description: "The ID of the organization."}
+	paramUsername       = param{Name: "username", Kind: kindString, Required: true, Description: "The member's username."}
+)
+
+// registry lists every API function. Order is the order /api/help shows.
+func (s *Server) registry() []*function {
+	svc := s.svc
+	return []*function{
+		{
+			Name: "add_user", Description: "Sign up a new user.", auth: authNone,
+			Params: []param{
+				{Name: "username", Kind: kindString, Required: true, Description: "1 to 32 characters from a-z, 0-9, '_', '.', '-'."},
+				{Name: "password", Kind: kindString, Required: true, Description: "8 to 256 characters."},
+			},
+			call: func(c echo.Context, _ guildhall.Actor, a args) (any, error) {
+				u, err := svc.SignUp(c.Request().Context(), a.String("username"), a.String("password"))
+				if err != nil {
+					return nil, err
+				}
+				return userResult{Username: u.Username, Memberships: []membershipResult{}, Admin: u.Admin}, nil
+			},
+		},
+		{
+			Name: "login", Description: "Check a username and password; returns the user and their memberships.", auth: authPassword,
+			call: func(c echo.Context, actor guildhall.Actor, _ args) (any, error) {
+				ms, err := svc.Login(c.Request().Context(), actor)
+				if err != nil {
+					return nil, err
+				}
+				return userResult{Username: actor.Username, Memberships: membershipResults(ms, false), Admin: actor.Admin}, nil
+			},
+		},
+		{
+			Name: "create_api_key", Description: "Create an API key; the key is shown in this answer only.", auth: authPassword,
+			Params: []param{{Name: "title", Kind: kindString, Default: "", Description: "A name to recognise the key by."}},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				k, secret, err := svc.CreateAPIKey(c.Request().Context(), actor, a.String("title"))
+				if err != nil {
+					return nil, err
+				}
+				return apiKeyResultOf(k, secret), nil
+			},
+		},
+		{
+			Name: "fetch_api_keys", Description: "List your API keys (previews only).", auth: authPassword,
+			call: func(c echo.Context, actor guildhall.Actor, _ args) (any, error) {
+				keys, err := svc.ListAPIKeys(c.Request().Context(), actor)
+				if err != nil {
+					return nil, err
+				}
+				out := make([]apiKeyResult, 0, len(keys))
+				for _, k := range keys {
+					out = append(out, apiKeyResultOf(k, ""))
+				}
+				return map[string]any{"api_keys": out}, nil
+			},
+		},
+		{
+			Name: "delete_api_key", Description: "Revoke one of your API keys.", auth: authPassword,
+			Params: []param{{Name: "api_key_id", Kind: kindInt, Required: true, Description: "The id from create_api_key or fetch_api_keys."}},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				return nil, svc.DeleteAPIKey(c.Request().Context(), actor, a.Int("api_key_id"))
+			},
+		},
+		{
+			Name: "create_organization", Description: "Create an organization with you as its owner.", auth: authAny,
+			Params: []param{
+				{Name: "organization_name", Kind: kindString, Required: true, Description: "1 to 100 characters."},
+				{Name: "organization_description", Kind: kindString, Default: "", Description: "Up to 2000 characters."},
+			},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				org, err := svc.CreateOrganization(c.Request().Context(), actor, a.String("organization_name"), a.String("organization_description"))
+				if err != nil {
+					return nil, err
+				}
+				return map[string]any{"organization_id": org.ID, "organization_name": org.Name}, nil
+			},
+		},
+		{
+			Name:        "invite_user_to_organization",
+			Description: "Invite a user to an organization. Owners may grant any role; others only roles ranked below their own. Inviting someone already a member or already invited is a conflict.",
+			auth:        authAny,
+			Params: []param{
+				{Name: "username_to_invite", Kind: kindString, Required: true, Description: "The username of the user to invite."},
+				paramOrganizationID,
+				{Name: "member_class", Kind: kindString, Default: string(guildhall.DefaultInviteRole), Description: "The role to grant: owner, admin, member or viewer."},
+			},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				_, err := svc.InviteUser(c.Request().Context(), actor, a.Int("organization_id"), a.String("username_to_invite"), guildhall.Role(a.String("member_class")))
+				return nil, err
+			},
+		},
+		{
+			Name: "resolve_organization_invitation", Description: "Accept or decline your invitation to an organization.", auth: authAny,
+			Params: []param{paramOrganizationID, {Name: "accept", Kind: kindBool, Required: true, Description: "true to accept, false to decline."}},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				return nil, svc.ResolveInvitation(c.Request().Context(), actor, a.Int("organization_id"), a.Bool("accept"))
+			},
+		},
+		{
+			Name: "fetch_memberships", Description: "List your memberships, open invitations, or both.", auth: authAny,
+			Params: []param{{Name: "return_subset", Kind: kindString, Default: string(guildhall.SubsetAccepted), Description: "\"accepted\", \"open_invitations\" or \"all\"."}},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				ms, err := svc.FetchMemberships(c.Request().Context(), actor, guildhall.MembershipSubset(a.String("return_subset")))
+				if err != nil {
+					return nil, err
+				}
+				return map[string]any{"memberships": membershipResults(ms, false), "admin": actor.Admin}, nil
+			},
+		},
+		{
+			Name: "fetch_memberships_of_organization", Description: "List an organization's members and open invitations (members only).", auth: authAny,
+			Params: []param{paramOrganizationID},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				ms, err := svc.FetchOrganizationMembers(c.Request().Context(), actor, a.Int("organization_id"))
+				if err != nil {
+					return nil, err
+				}
+				return map[string]any{"memberships": membershipResults(ms, true)}, nil
+			},
+		},
+		{
+			Name: "change_organization_member_role", Description: "Change an active member's role.", auth: authAny,
+			Params: []param{paramOrganizationID, paramUsername, {Name: "member_class", Kind: kindString, Required: true, Description: "The new role."}},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				return nil, svc.ChangeMemberRole(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"), guildhall.Role(a.String("member_class")))
+			},
+		},
+		{
+			Name: "revoke_organization_invitation", Description: "Withdraw a pending invitation.", auth: authAny,
+			Params: []param{paramOrganizationID, paramUsername},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				return nil, svc.RevokeInvitation(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"))
+			},
+		},
+		{
+			Name: "remove_organization_member", Description: "Remove a member, or leave (name yourself).", auth: authAny,
+			Params: []param{paramOrganizationID, paramUsername},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				return nil, svc.RemoveMember(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"))
+			},
+		},
+		{
+			Name: "fetch_organization_audit_log", Description: "The organization's membership changes, newest first (owners and admins).", auth: authAny,
+			Params: []param{paramOrganizationID},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				events, err := svc.AuditLog(c.Request().Context(), actor, a.Int("organization_id"), 0)
+				if err != nil {
+					return nil, err
+				}
+				out := make([]auditEventResult, 0, len(events))
+				for _, e := range events {
+					out = append(out, auditEventResult{ID: e.ID, Time: e.Time.Unix(), Actor: e.Actor, Action: e.Action, Target: e.Target, Role: string(e.Role)})
+				}
+				return map[string]any{"events": out}, nil
+			},
+		},
+	}
+}
+
+// helpEntry is one function as /api/help describes it.
+type helpEntry struct {
+	Name        string      `json:"name"`
+	Description string      `json:"description"`
+	Auth        string      `json:"auth"`
+	Parameters  []helpParam `json:"parameters"`
+}
+
+type helpParam struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Required    bool   `json:"required"`
+	Default     any    `json:"default,omitempty"`
+	Description string `json:"description"`
+}
+
+func (fn *function) help() helpEntry {
+	e := helpEntry{Name: fn.Name, Description: fn.Description, Parameters: []helpParam{}}
+	e.Auth = [...]string{"none", "api_key or password", "password"}[fn.auth]
+	if fn.auth != authNone {
+		e.Parameters = append(e.Parameters, helpParam{Name: "auth", Type: "object", Required: false,
+			Description: "{\"api_key\": \"sk-...\"} or {\"username\": ..., \"password\": ...}; without it, the Authorization: Bearer header is used."})
+	}
+	for _, p := range fn.Params {
+		typ := map[paramKind]string{kindString: "string", kindInt: "integer", kindBool: "boolean", kindAuth: "object"}[p.Kind]
+		e.Parameters = append(e.Parameters, helpParam{Name: p.Name, Type: typ, Required: p.Required, Default: p.Default, Description: p.Description})
+	}
+	return e
+}
+
+// handleHelp lists every function, or describes one.
+func (s *Server) handleHelp(c echo.Context) error {
+	if name := c.Param("function"); name != "" {
+		fn, ok := s.functions[name]
+		if !ok {
+			return guildhall.Errorf(guildhall.ENOTFOUND, "There is no API function named %q.", name)
+		}
+		return c.JSON(http.StatusOK, success{Success: true, Result: fn.help()})
+	}
+	out := make([]helpEntry, 0, len(s.functionOrder))
+	for _, fn := range s.functionOrder {
+		out = append(out, fn.help())
+	}
+	return c.JSON(http.StatusOK, success{Success: true, Result: map[string]any{"functions": out}})
+}
+
+// handlePing answers QueryLake's liveness check.
+func (s *Server) handlePing(c echo.Context) error {
+	return c.JSON(http.StatusOK, success{Success: true, Note: "Pong"})
+}

@@ -1,0 +1,124 @@
+package guildhall
+
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on organization fields.
+const (
+	OrganizationNameMaxLen        = 100  // characters
+	OrganizationDescriptionMaxLen = 2000 // characters
+	// DefaultInviteTTL is how long a pending invitation stays open.
+	DefaultInviteTTL = 7 * 24 * time.Hour
+)
+
+// Organization is a named group of members.
+type Organization struct {
+	ID          int64
+	Name        string
+	Description string
+	Created     time.Time
+}
+
+// Status is where a membership stands: invited, or accepted.
+type Status string
+
+// The two membership statuses.
+const (
+	StatusPending Status = "pending"
+	StatusActive  Status = "active"
+)
+
+// Membership is one user's place in one organization: an open invitation
+// (pending) or an accepted membership (active).
+type Membership struct {
+	OrganizationID   int64
+	OrganizationName string
+	Username         string
+	Role             Role
+	Status           Status
+	Sender           string    // who invited; empty for the founding owner or a deleted sender
+	Created          time.Time // when invited (or when the organization was founded)
+	Expires          time.Time // pending only: when the invitation lapses
+	Accepted         time.Time // active only
+}
+
+// Open reports whether m is an invitation not yet accepted, QueryLake's
+// invite_still_open.
+func (m Membership) Open() bool { return m.Status == StatusPending }
+
+// Expired reports whether m is a pending invitation past its expiry at now.
+func (m Membership) Expired(now time.Time) bool {
+	return m.Status == StatusPending && !m.Expires.IsZero() && !now.Before(m.Expires)
+}
+
+// Audit actions, one per kind of change to a membership.
+const (
+	ActionCreate  = "create_organization"
+	ActionInvite  = "invite"
+	ActionAccept  = "accept"
+	ActionDecline = "decline"
+	ActionRevoke  = "revoke"
+	ActionRole    = "change_role"
+	ActionRemove  = "remove"
+	ActionLeave   = "leave"
+)
+
+// AuditEvent records one change to an organization's membership.
+type AuditEvent struct {
+	ID             int64
+	OrganizationID int64
+	Time           time.Time
+	Actor          string
+	Action         string
+	Target         string
+	Role           Role
+}
+
+// MembershipSubset selects which of a user's memberships to list.
+type MembershipSubset string
+
+// The subsets fetch_memberships accepts, as QueryLake names them.
+const (
+	SubsetAccepted        MembershipSubset = "accepted"
+	SubsetOpenInvitations MembershipSubset = "open_invitations"
+	SubsetAll             MembershipSubset = "all"
+)
+
+// ParseMembershipSubset validates a return_subset value.
+func ParseMembershipSubset(s string) (MembershipSubset, error) {
+	switch v := MembershipSubset(s); v {
+	case SubsetAccepted, SubsetOpenInvitations, SubsetAll:
+		return v, nil
+	}
+	return "", Errorf(EINVALID, "return_subset must be \"accepted\", \"open_invitations\" or \"all\", not %q.", s)
+}
+
+// NormalizeOrganizationName trims name and checks it: 1 to 100 printable characters.
+func NormalizeOrganizationName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", Errorf(EINVALID, "Organization name must not be empty.")
+	}
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > OrganizationNameMaxLen {
+		return "", Errorf(EINVALID, "Organization name must be at most %d characters of text.", OrganizationNameMaxLen)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return "", Errorf(EINVALID, "Organization name must not contain control characters.")
+		}
+	}
+	return name, nil
+}
+
+// NormalizeOrganizationDescription trims a description and checks its length.
+func NormalizeOrganizationDescription(desc string) (string, error) {
+	desc = strings.TrimSpace(desc)
+	if !utf8.ValidString(desc) || utf8.RuneCountInString(desc) > OrganizationDescriptionMaxLen {
+		return "", Errorf(EINVALID, "Organization description must be at most %d characters of text.", OrganizationDescriptionMaxLen)
+	}
+	return desc, nil
+}

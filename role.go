@@ -1,0 +1,108 @@
+package guildhall
+
+// Role is a member's standing in an organization. Roles are ordered by rank:
+// owner 4 > admin 3 > member 2 > viewer 1.
+type Role string
+
+// The four roles, highest first.
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+	RoleViewer Role = "viewer"
+)
+
+// Roles lists every role, highest rank first.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleMember, RoleViewer}
+
+// DefaultInviteRole is the role an invitation grants when none is named,
+// as QueryLake's member_class defaults to "member".
+const DefaultInviteRole = RoleMember
+
+// Rank orders roles: 4 for owner down to 1 for viewer, 0 for anything else.
+func (r Role) Rank() int {
+	switch r {
+	case RoleOwner:
+		return 4
+	case RoleAdmin:
+		return 3
+	case RoleMember:
+		return 2
+	case RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool { return r.Rank() > 0 }
+
+// ParseRole turns a member_class string into a Role, or an EINVALID error
+// listing the accepted values.
+func ParseRole(s string) (Role, error) {
+	if r := Role(s); r.Valid() {
+		return r, nil
+	}
+	return "", Errorf(EINVALID, "member_class must be one of owner, admin, member or viewer, not %q.", s)
+}
+
+// CanGrant reports whether a member holding actor may give someone role:
+// an owner may grant any role, anyone else only a role ranked strictly below
+// their own.
+func CanGrant(actor, role Role) bool {
+	if !actor.Valid() || !role.Valid() {
+		return false
+	}
+	return actor == RoleOwner || role.Rank() < actor.Rank()
+}
+
+// GrantableRoles lists, highest first, the roles actor may grant. It is
+// empty for a viewer, who may invite nobody.
+func GrantableRoles(actor Role) []Role {
+	var out []Role
+	for _, r := range Roles {
+		if CanGrant(actor, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// CanInvite reports whether actor may invite anyone at all.
+func CanInvite(actor Role) bool { return len(GrantableRoles(actor)) > 0 }
+
+// CanRevoke reports whether actor may revoke a pending invitation for role:
+// its sender may, and so may anyone who could have granted that role.
+func CanRevoke(actor Role, actorIsSender bool, role Role) bool {
+	if !actor.Valid() {
+		return false
+	}
+	return actorIsSender || CanGrant(actor, role)
+}
+
+// CanManage reports whether actor may change the role of, or remove, a
+// member holding target: owners manage anyone, others only members ranked
+// strictly below them. Acting on oneself is decided by the caller
+// (see CanChangeRole and CanRemove).
+func CanManage(actor, target Role) bool {
+	if !actor.Valid() || !target.Valid() {
+		return false
+	}
+	return actor == RoleOwner || target.Rank() < actor.Rank()
+}
+
+// CanChangeRole reports whether actor may move another member from target to
+// newRole. Nobody changes their own role. The last-owner rule needs a count
+// and is enforced by the service.
+func CanChangeRole(actor Role, self bool, target, newRole Role) bool {
+	return !self && CanManage(actor, target) && CanGrant(actor, newRole)
+}
+
+// CanRemove reports whether actor may remove a member holding target. A
+// member may always leave (self); the last-owner rule is the service's.
+func CanRemove(actor Role, self bool, target Role) bool {
+	if self {
+		return actor.Valid()
+	}
+	return CanManage(actor, target)
+}

@@ -1,0 +1,79 @@
+package guildhall
+
+import (
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on credentials, each documented once here.
+const (
+	UsernameMinLen = 1   // characters
+	UsernameMaxLen = 32  // characters, from [a-z0-9_.-]
+	PasswordMinLen = 8   // characters (runes), per NIST SP 800-63B
+	PasswordMaxLen = 256 // characters; bounds the work a login can demand
+)
+
+// User is an account that can log in and belong to organizations.
+type User struct {
+	ID       int64
+	Username string
+	// Admin marks a server administrator, as QueryLake's login reports it.
+	// Guildhall's membership rules give it no extra power.
+	Admin   bool
+	Created time.Time
+}
+
+// Actor is the authenticated user on whose behalf an operation runs.
+type Actor struct {
+	UserID   int64
+	Username string
+	Admin    bool
+	// ViaAPIKey is true when the caller authenticated with an API key
+	// rather than a password; some operations demand a password.
+	ViaAPIKey bool
+}
+
+// Credentials are what a caller presents: an API key, or a username and
+// password. Exactly one form must be filled in.
+type Credentials struct {
+	APIKey   string
+	Username string
+	Password string
+	// ClientAddr is the caller's network address, for login throttling.
+	ClientAddr string
+}
+
+// APIKey describes a stored key. The secret itself is shown once, at
+// creation, and never stored.
+type APIKey struct {
+	ID       int64
+	Title    string
+	Created  time.Time
+	LastUsed time.Time // zero when never used
+	Preview  string    // "sk-..." plus the last four characters
+}
+
+// ValidateUsername checks a username: 1 to 32 characters from [a-z0-9_.-].
+func ValidateUsername(name string) error {
+	if len(name) < UsernameMinLen || len(name) > UsernameMaxLen {
+		return Errorf(EINVALID, "Username must be %d to %d characters long.", UsernameMinLen, UsernameMaxLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return Errorf(EINVALID, "Username may contain only lowercase letters, digits, '_', '.' and '-'.")
+		}
+	}
+	return nil
+}
+
+// ValidatePassword checks a password's length: 8 to 256 characters of valid UTF-8.
+func ValidatePassword(password string) error {
+	if !utf8.ValidString(password) {
+		return Errorf(EINVALID, "Password must be valid UTF-8 text.")
+	}
+	if n := utf8.RuneCountInString(password); n < PasswordMinLen || n > PasswordMaxLen {
+		return Errorf(EINVALID, "Password must be %d to %d characters long.", PasswordMinLen, PasswordMaxLen)
+	}
+	return nil
+}
