@@ -1,0 +1,516 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"guildhall"
+	"guildhall/db"
+)
+
+// cheapArgon2 keeps test sign-ups fast; the stored PHC string records the
+// parameters, so verification works the same way as in production.
+var cheapArgon2 = db.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// clock is a settable time source for expiring invitations.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// MustOpenDB opens a fresh database file in a temporary directory, with a
+// settable clock.
+func MustOpenDB(tb testing.TB) (*db.DB, *clock) {
+	tb.Helper()
+	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	d, err := db.Open(context.Background(), filepath.Join(tb.TempDir(), "guildhall.db"),
+		db.Options{Now: clk.Now, Argon2: cheapArgon2, InviteTTL: 7 * 24 * time.Hour})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	return d, clk
+}
+
+// MustCreateUser signs up a user and returns them as an actor.
+func MustCreateUser(tb testing.TB, d *db.DB, name string) guildhall.Actor {
+	tb.Helper()
+	u, err := d.CreateUser(context.Background(), name, "password-"+name, false)
+	if err != nil {
+		tb.Fatalf("create user %s: %v", name, err)
+	}
+	return guildhall.Actor{UserID: u.ID, Username: u.Username}
+}
+
+// MustCreateOrg founds an organization owned by owner.
+func MustCreateOrg(tb testing.TB, d *db.DB, owner guildhall.Actor, name string) int64 {
+	tb.Helper()
+	org, err := d.CreateOrganization(context.Background(), owner, name, "")
+	if err != nil {
+		tb.Fatalf("create organization: %v", err)
+	}
+	return org.ID
+}
+
+// MustJoin invites user into org with role (sent by the owner) and, unless
+// pending is set, accepts.
+func MustJoin(tb testing.TB, d *db.DB, owner guildhall.Actor, org int64, user guildhall.Actor, role guildhall.Role, pending bool) {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := d.InviteUser(ctx, owner, org, user.Username, role); err != nil {
+		tb.Fatalf("invite %s as %s: %v", user.Username, role, err)
+	}
+	if !pending {
+		if err := d.ResolveInvitation(ctx, user, org, true); err != nil {
+			tb.Fatalf("accept %s: %v", user.Username, err)
+		}
+	}
+}
+
+// wantCode fails the test unless err carries the code want ("" for nil).
+func wantCode(tb testing.TB, err error, want string) {
+	tb.Helper()
+	if got := guildhall.ErrorCode(err); got != want {
+		tb.Fatalf("error %v: code %q, want %q", err, got, want)
+	}
+}
+
+// memberRoles returns username → "role/status" for an organization.
+func memberRoles(tb testing.TB, d *db.DB, owner guildhall.Actor, org int64) map[string]string {
+	tb.Helper()
+	ms, err := d.FetchOrganizationMembers(context.Background(), owner, org)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, m := range ms {
+		out[m.Username] = string(m.Role) + "/" + string(m.Status)
+	}
+	return out
+}
+
+// TestInvitePermissionMatrix runs every actor state against every offered
+// role through the service, and checks the database after each refusal.
+func TestInvitePermissionMatrix(t *testing.T) {
+	states := []string{"owner", "admin", "member", "viewer", "pending", "outsider"}
+	allowed := map[string][]guildhall.Role{
+		"owner":  {"owner", "admin", "member", "viewer"},
+		"admin":  {"member", "viewer"},
+		"member": {"viewer"},
+	}
+	ctx := context.Background()
+	for _, state := range states {
+		for _, role := range guildhall.Roles {
+			t.Run(state+"/"+string(role), func(t *testing.T) {
+				d, _ := MustOpenDB(t)
+				owner := MustCreateUser(t, d, "olivia")
+				org := MustCreateOrg(t, d, owner, "Acme")
+				actor := owner
+				switch state {
+				case "owner":
+				case "pending":
+					actor = MustCreateUser(t, d, "pat")
+					MustJoin(t, d, owner, org, actor, guildhall.RoleAdmin, true)
+				case "outsider":
+					actor = MustCreateUser(t, d, "oscar")
+				default:
+					actor = MustCreateUser(t, d, "actor")
+					MustJoin(t, d, owner, org, actor, guildhall.Role(state), false)
+				}
+				MustCreateUser(t, d, "bob")
+				before := memberRoles(t, d, owner, org)
+
+				_, err := d.InviteUser(ctx, actor, org, "bob", role)
+				if ok := containsRole(allowed[state], role); ok {
+					wantCode(t, err, "")
+					if got := memberRoles(t, d, owner, org)["bob"]; got != string(role)+"/pending" {
+						t.Fatalf("bob is %q after the invitation, want %s/pending", got, role)
+					}
+					return
+				}
+				wantCode(t, err, guildhall.EFORBIDDEN)
+				if after := memberRoles(t, d, owner, org); fmt.Sprint(after) != fmt.Sprint(before) {
+					t.Fatalf("a refused invitation changed the members: %v -> %v", before, after)
+				}
+			})
+		}
+	}
+}
+
+func containsRole(rs []guildhall.Role, r guildhall.Role) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+func TestInviteErrors(t *testing.T) {
+	ctx := context.Background()
+	d, _ := MustOpenDB(t)
+	owner := MustCreateUser(t, d, "olivia")
+	bob := MustCreateUser(t, d, "bob")
+	org := MustCreateOrg(t, d, owner, "Acme")
+
+	_, err := d.InviteUser(ctx, owner, org, "nobody", guildhall.RoleMember)
+	wantCode(t, err, guildhall.ENOTFOUND)
+	_, err = d.InviteUser(ctx, owner, org+100, "bob", guildhall.RoleMember)
+	wantCode(t, err, guildhall.ENOTFOUND)
+	_, err = d.InviteUser(ctx, owner, org, "bob", "superuser")
+	wantCode(t, err, guildhall.EINVALID)
+
+	if _, err := d.InviteUser(ctx, owner, org, "bob", guildhall.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.InviteUser(ctx, owner, org, "bob", guildhall.RoleViewer)
+	wantCode(t, err, guildhall.ECONFLICT)
+	if !strings.Contains(guildhall.ErrorMessage(err), "already been invited") {
+		t.Errorf("message %q should say bob was already invited", guildhall.ErrorMessage(err))
+	}
+	if err := d.ResolveInvitation(ctx, bob, org, true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.InviteUser(ctx, owner, org, "bob", guildhall.RoleMember)
+	wantCode(t, err, guildhall.ECONFLICT)
+	if !strings.Contains(guildhall.ErrorMessage(err), "already a member") {
+		t.Errorf("message %q should say bob is already a member", guildhall.ErrorMessage(err))
+	}
+	// The owner inviting themself is a conflict too: they are a member.
+	_, err = d.InviteUser(ctx, owner, org, "olivia", guildhall.RoleMember)
+	wantCode(t, err, guildhall.ECONFLICT)
+}
+
+func TestInvitationExpiry(t *testing.T) {
+	ctx := context.Background()
+	d, clk := MustOpenDB(t)
+	owner := MustCreateUser(t, d, "olivia")
+	bob := MustCreateUser(t, d, "bob")
+	org := MustCreateOrg(t, d, owner, "Acme")
+	MustJoin(t, d, owner, org, bob, guildhall.RoleMember, true)
+
+	clk.Advance(7*24*time.Hour + time.Second)
+	wantCode(t, d.ResolveInvitation(ctx, bob, org, true), guildhall.EGONE)
+	open, err := d.FetchMemberships(ctx, bob, guildhall.SubsetOpenInvitations)
+	if err != nil || len(open) != 0 {
+		t.Fatalf("expired invitation still listed as open: %v %v", open, err)
+	}
+	// An expired invitation does not block a new one, which can be accepted.
+	if _, err := d.InviteUser(ctx, owner, org, "bob", guildhall.RoleViewer); err != nil {
+		t.Fatalf("re-inviting after expiry: %v", err)
+	}
+	if err := d.ResolveInvitation(ctx, bob, org, true); err != nil {
+		t.Fatalf("accepting the new invitation: %v", err)
+	}
+	if got := memberRoles(t, d, owner, org)["bob"]; got != "viewer/active" {
+		t.Fatalf("bob is %q, want viewer/active", got)
+	}
+}
+
+func TestResolveInvitation(t *testing.T) {
+	ctx := context.Background()
+	d, _ := MustOpenDB(t)
+	owner := MustCreateUser(t, d, "olivia")
+	bob := MustCreateUser(t, d, "bob")
+	carol := MustCreateUser(t, d, "carol")
+	org := MustCreateOrg(t, d, owner, "Acme")
+
+	wantCode(t, d.ResolveInvitation(ctx, bob, org, true), guildhall.ENOTFOUND)   // no invitation
+	wantCode(t, d.ResolveInvitation(ctx, bob, org+9, true), guildhall.ENOTFOUND) // no organization
+
+	MustJoin(t, d, owner, org, bob, guildhall.RoleMember, true)
+	MustJoin(t, d, owner, org, carol, guildhall.RoleMember, true)
+	// A pending invitee cannot act for the organization yet.
+	_, err := d.FetchOrganizationMembers(ctx, bob, org)
+	wantCode(t, err, guildhall.EFORBIDDEN)
+
+	if err := d.ResolveInvitation(ctx, bob, org, true); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, d.ResolveInvitation(ctx, bob, org, true), guildhall.ECONFLICT)  // twice
+	wantCode(t, d.ResolveInvitation(ctx, bob, org, false), guildhall.ECONFLICT) // decline after accepting
+
+	if err := d.ResolveInvitation(ctx, carol, org, false); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, d.ResolveInvitation(ctx, carol, org, false), guildhall.ENOTFOUND)
+	if _, ok := memberRoles(t, d, owner, org)["carol"]; ok {
+		t.Fatal("a declined invitation is still listed")
+	}
+}
+
+func TestRevokeInvitation(t *testing.T) {
+	ctx := context.Background()
+	d, _ := MustOpenDB(t)
+	owner := MustCreateUser(t, d, "olivia")
+	admin := MustCreateUser(t, d, "adam")
+	member := MustCreateUser(t, d, "mia")
+	bob := MustCreateUser(t, d, "bob")
+	carol := MustCreateUser(t, d, "carol")
+	org := MustCreateOrg(t, d, owner, "Acme")
+	MustJoin(t, d, owner, org, admin, guildhall.RoleAdmin, false)
+	MustJoin(t, d, owner, org, member, guildhall.RoleMember, false)
+
+	// Owner invites bob as admin: the admin could not have granted that, so can't revoke.
+	MustJoin(t, d, owner, org, bob, guildhall.RoleAdmin, true)
+	wantCode(t, d.RevokeInvitation(ctx, admin, org, "bob"), guildhall.EFORBIDDEN)
+	// The member invites carol as viewer: the sender may revoke, and so may the admin.
+	if _, err := d.InviteUser(ctx, member, org, "carol", guildhall.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RevokeInvitation(ctx, member, org, "carol"); err != nil {
+		t.Fatalf("sender revoking: %v", err)
+	}
+	wantCode(t, d.RevokeInvitation(ctx, member, org, "carol"), guildhall.ENOTFOUND)
+	if _, err := d.InviteUser(ctx, member, org, "carol", guildhall.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RevokeInvitation(ctx, admin, org, "carol"); err != nil {
+		t.Fatalf("admin revoking a viewer invitation: %v", err)
+	}
+	if err := d.RevokeInvitation(ctx, owner, org, "bob"); err != nil {
+		t.Fatalf("owner revoking: %v", err)
+	}
+	// Revoking an accepted membership is a conflict: remove them instead.
+	wantCode(t, d.RevokeInvitation(ctx, owner, org, "mia"), guildhall.ECONFLICT)
+	// The invitee can no longer accept.
+	wantCode(t, d.ResolveInvitation(ctx, bob, org, true), guildhall.ENOTFOUND)
+	_ = carol
+}
+
+func TestChangeRoleAndRemove(t *testing.T) {
+	ctx := context.Background()
+	d, _ := MustOpenDB(t)
+	owner := MustCreateUser(t, d, "olivia")
+	admin := MustCreateUser(t, d, "adam")
+	member := MustCreateUser(t, d, "mia")
+	viewer := MustCreateUser(t, d, "vic")
+	org := MustCreateOrg(t, d, owner, "Acme")
+	MustJoin(t, d, owner, org, admin, guildhall.RoleAdmin, false)
+	MustJoin(t, d, owner, org, member, guildhall.RoleMember, false)
+	MustJoin(t, d, owner, org, viewer, guildhall.RoleViewer, false)
+
+	wantCode(t, d.ChangeMemberRole(ctx, admin, org, "adam", guildhall.RoleMember), guildhall.EFORBIDDEN)   // own role
+	wantCode(t, d.ChangeMemberRole(ctx, admin, org, "mia", guildhall.RoleAdmin), guildhall.EFORBIDDEN)     // can't grant admin
+	wantCode(t, d.ChangeMemberRole(ctx, admin, org, "olivia", guildhall.RoleMember), guildhall.EFORBIDDEN) // above
+	wantCode(t, d.ChangeMemberRole(ctx, member, org, "vic", guildhall.RoleMember), guildhall.EFORBIDDEN)   // member can't grant member
+	wantCode(t, d.ChangeMemberRole(ctx, admin, org, "nobody", guildhall.RoleViewer), guildhall.ENOTFOUND)
+	wantCode(t, d.ChangeMemberRole(ctx, admin, org, "mia", "boss"), guildhall.EINVALID)
+	if err := d.ChangeMemberRole(ctx, admin, org, "mia", guildhall.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	// The last owner can be neither demoted nor removed, not even by themself.
+	wantCode(t, d.ChangeMemberRole(ctx, owner, org, "olivia", guildhall.RoleAdmin), guildhall.EFORBIDDEN)
+	wantCode(t, d.RemoveMember(ctx, owner, org, "olivia"), guildhall.ECONFLICT)
+	if err := d.ChangeMemberRole(ctx, owner, org, "adam", guildhall.RoleOwner); err != nil {
+		t.Fatal(err)
+	}
+	// With two owners, one can demote the other and then leave is refused again.
+	if err := d.ChangeMemberRole(ctx, admin, org, "olivia", guildhall.RoleMember); err != nil {
+		t.Fatalf("a second owner demoting the first: %v", err)
+	}
+	wantCode(t, d.RemoveMember(ctx, admin, org, "adam"), guildhall.ECONFLICT)
+
+	// Removal: ranked below only; anyone may leave.
+	wantCode(t, d.RemoveMember(ctx, viewer, org, "mia"), guildhall.EFORBIDDEN)
+	if err := d.RemoveMember(ctx, viewer, org, "vic"); err != nil {
+		t.Fatalf("leaving: %v", err)
+	}
+	if err := d.RemoveMember(ctx, admin, org, "mia"); err != nil {
+		t.Fatal(err)
+	}
+	got := memberRoles(t, d, admin, org)
+	if want := "map[adam:owner/active olivia:member/active]"; fmt.Sprint(got) != want {
+		t.Fatalf("members %v, want %s", got, want)
+	}
+	// A removed member no longer acts for the organization.
+	_, err := d.InviteUser(ctx, viewer, org, "mia", guildhall.RoleViewer)
+	wantCode(t, err, guildhall.EFORBIDDEN)
+
+	events, err := d.AuditLog(ctx, admin, org, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Actor+":"+e.Action+":"+e.Target+":"+string(e.Role))
+	}
+	want := []string{
+		"adam:remove:mia:viewer", "vic:leave:vic:viewer", "adam:change_role:olivia:member",
+		"olivia:change_role:adam:owner", "adam:change_role:mia:viewer",
+	}
+	if fmt.Sprint(actions[:len(want)]) != fmt.Sprint(want) {
+		t.Fatalf("audit log starts %v, want %v", actions[:len(want)], want)
+	}
+	// Only owners and admins read it.
+	_, err = d.AuditLog(ctx, owner, org, 0) // olivia is a member now
+	wantCode(t, err, guildhall.EFORBIDDEN)
+}
+
+func TestCredentials(t *testing.T) {
+	ctx := context.Background()
+	d, _ := MustOpenDB(t)
+	alice := MustCreateUser(t, d, "alice")
+
+	_, err := d.CreateUser(ctx, "alice", "another-password", false)
+	wantCode(t, err, guildhall.ECONFLICT)
+	_, err = d.CreateUser(ctx, "Alice", "another-password", false)
+	wantCode(t, err, guildhall.EINVALID)
+	_, err = d.CreateUser(ctx, "carl", "short", false)
+	wantCode(t, err, guildhall.EINVALID)
+
+	a, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "password-alice"})
+	if err != nil || a.UserID != alice.UserID || a.ViaAPIKey {
+		t.Fatalf("password login: %+v %v", a, err)
+	}
+	_, wrong := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "wrong-password"})
+	_, unknown := d.Authenticate(ctx, guildhall.Credentials{Username: "nobody", Password: "wrong-password"})
+	wantCode(t, wrong, guildhall.EUNAUTHORIZED)
+	if guildhall.ErrorMessage(wrong) != guildhall.ErrorMessage(unknown) || guildhall.ErrorCode(unknown) != guildhall.EUNAUTHORIZED {
+		t.Fatalf("wrong password %q and unknown user %q must read the same", wrong, unknown)
+	}
+
+	key, secret, err := d.CreateAPIKey(ctx, a, "laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(secret) != 51 || !strings.HasPrefix(secret, "sk-") || key.Preview != "sk-..."+secret[47:] {
+		t.Fatalf("key %q preview %q", secret, key.Preview)
+	}
+	viaKey, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
+	if err != nil || viaKey.UserID != alice.UserID || !viaKey.ViaAPIKey {
+		t.Fatalf("api key login: %+v %v", viaKey, err)
+	}
+	// An API key cannot manage API keys, nor log in.
+	_, _, err = d.CreateAPIKey(ctx, viaKey, "")
+	wantCode(t, err, guildhall.EFORBIDDEN)
+	_, err = d.ListAPIKeys(ctx, viaKey)
+	wantCode(t, err, guildhall.EFORBIDDEN)
+	wantCode(t, d.DeleteAPIKey(ctx, viaKey, key.ID), guildhall.EFORBIDDEN)
+	_, err = d.Login(ctx, viaKey)
+	wantCode(t, err, guildhall.EFORBIDDEN)
+
+	keys, err := d.ListAPIKeys(ctx, a)
+	if err != nil || len(keys) != 1 || keys[0].LastUsed.IsZero() {
+		t.Fatalf("keys %+v %v; the key was used, so last_used must be set", keys, err)
+	}
+	wantCode(t, d.DeleteAPIKey(ctx, a, key.ID+1), guildhall.ENOTFOUND)
+	if err := d.DeleteAPIKey(ctx, a, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+	_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: "sk-" + strings.Repeat("A", 48)})
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+}
+
+// TestDefaultPasswordHash checks the production parameters end to end:
+// argon2id at OWASP's m=19 MiB, t=2, p=1, in a PHC string.
+func TestDefaultPasswordHash(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "g.db")
+	d, err := db.Open(ctx, path, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.CreateUser(ctx, "alice", "correct horse", false); err != nil {
+		t.Fatal(err)
+	}
+	var hash string
+	if err := queryRow(t, path, `SELECT password_hash FROM users`, &hash); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("stored hash %q is not argon2id with OWASP's parameters", hash)
+	}
+	if _, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "correct horse"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentInvites: racing invitations of one user give exactly one
+// success; invitations of different users all succeed, never SQLITE_BUSY.
+func TestConcurrentInvites(t *testing.T) {
+	ctx := context.Background()
+	d, _ := MustOpenDB(t)
+	owner := MustCreateUser(t, d, "olivia")
+	org := MustCreateOrg(t, d, owner, "Acme")
+	const n = 32
+	for i := range n {
+		MustCreateUser(t, d, fmt.Sprintf("user%d", i))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, errs[i] = d.InviteUser(ctx, owner, org, "user0", guildhall.RoleMember) })
+	}
+	wg.Wait()
+	codes := map[string]int{}
+	for _, err := range errs {
+		codes[guildhall.ErrorCode(err)]++
+	}
+	if codes[""] != 1 || codes[guildhall.ECONFLICT] != n-1 {
+		t.Fatalf("racing duplicate invites: %v, want 1 success and %d conflicts", codes, n-1)
+	}
+	for i := 1; i < n; i++ {
+		wg.Go(func() { _, errs[i] = d.InviteUser(ctx, owner, org, fmt.Sprintf("user%d", i), guildhall.RoleMember) })
+	}
+	wg.Wait()
+	for i := 1; i < n; i++ {
+		if errs[i] != nil {
+			t.Errorf("invite user%d: %v", i, errs[i])
+		}
+	}
+	if got := len(memberRoles(t, d, owner, org)); got != n+1 {
+		t.Fatalf("%d members and invitations, want %d", got, n+1)
+	}
+}
+
+func TestOpenChecksPragmasAndMigrates(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "g.db")
+	d, err := db.Open(ctx, path, db.Options{Argon2: cheapArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	// Reopening applies nothing new and keeps the data file valid.
+	d, err = db.Open(ctx, path, db.Options{Argon2: cheapArgon2})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	d.Close()
+	var mode string
+	if err := queryRow(t, path, `PRAGMA journal_mode`, &mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode %q %v, want wal", mode, err)
+	}
+	var tables int
+	if err := queryRow(t, path, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('users','api_keys','organizations','memberships','audit_events')`, &tables); err != nil || tables != 5 {
+		t.Fatalf("%d of 5 tables present (%v)", tables, err)
+	}
+}
+
+// queryRow reads one row straight from the database file, beside the service.
+func queryRow(tb testing.TB, path, query string, dest ...any) error {
+	tb.Helper()
+	raw, err := sql.Open("sqlite", db.DSN(path))
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	return raw.QueryRow(query).Scan(dest...)
+}
