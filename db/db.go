@@ -49,6 +49,12 @@ type Options struct {
 	Argon2 Argon2Params
 	// SignupClosed refuses SignUp (add_user and the sign-up page).
 	SignupClosed bool
+	// MaxPendingInvites caps an organization's open invitations
+	// (0: DefaultMaxPendingInvites; negative: no cap).
+	MaxPendingInvites int
+	// InviteRate is how many invitations one user may send a minute
+	// (0: DefaultInviteRate; negative: no limit).
+	InviteRate int
 }
 
 // DB is the service: every exported method is one operation, run in one
@@ -63,6 +69,10 @@ type DB struct {
 	hasher *hasher
 
 	signupClosed bool
+
+	maxPendingInvites   int // 0: no cap
+	inviteRatePerMinute int // 0: no limit
+	inviteRate          *rateLimiter
 }
 
 // Open opens (creating if needed) the SQLite database at path, checks its
@@ -84,6 +94,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		opts.Argon2 = DefaultArgon2
 	}
 	db := &DB{path: path, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2), signupClosed: opts.SignupClosed}
+	db.maxPendingInvites = limitOption(opts.MaxPendingInvites, DefaultMaxPendingInvites)
+	db.inviteRatePerMinute = limitOption(opts.InviteRate, DefaultInviteRate)
+	db.inviteRate = newRateLimiter(db.inviteRatePerMinute)
 
 	var err error
 	if db.write, err = sql.Open("sqlite", DSN(path, "_txlock=immediate")); err != nil {

@@ -63,6 +63,9 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 	if !role.Valid() {
 		return guildhall.Membership{}, guildhall.Errorf(guildhall.EINVALID, "member_class must be one of owner, admin, member or viewer, not %q.", role)
 	}
+	if err := db.allowInvite(a); err != nil {
+		return guildhall.Membership{}, err
+	}
 	var m guildhall.Membership
 	err := db.update(ctx, func(tx *Tx) error {
 		org, err := tx.organization(ctx, orgID)
@@ -96,6 +99,11 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 		if isUniqueViolation(err) {
 			return tx.alreadyThere(ctx, org, inviteeID, username)
 		} else if err != nil {
+			return err
+		}
+		// Counted after the insert, in the same transaction: racing
+		// invitations cannot overshoot the cap together.
+		if err := tx.checkPendingCap(ctx, org, db.maxPendingInvites); err != nil {
 			return err
 		}
 		m = guildhall.Membership{

@@ -69,6 +69,7 @@ func New(svc Service, cfg Config) *Server {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
+	e.Use(requestDeadline(RequestTimeout))
 	s.routes()
 	return s
 }

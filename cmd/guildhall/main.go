@@ -34,6 +34,17 @@ const (
 	shutdownGrace = 20 * time.Second
 )
 
+// Limits on each connection, so a slow or hostile client cannot hold a
+// connection or a goroutine for long. A request's own deadline, which
+// reaches the database, is handlers.RequestTimeout, shorter than these.
+const (
+	readHeaderTimeout = 10 * time.Second  // to send the request line and headers
+	readTimeout       = 30 * time.Second  // to send the whole request, body included
+	writeTimeout      = 30 * time.Second  // from the end of the headers to the end of the answer
+	idleTimeout       = 120 * time.Second // a keep-alive connection may wait between requests
+	maxHeaderBytes    = 64 << 10          // request line and headers together
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -88,6 +99,9 @@ type serveConfig struct {
 	dbPath    string
 	signup    bool
 	inviteTTL time.Duration
+	// maxPendingInvites and inviteRate are the abuse limits; 0 turns one off.
+	maxPendingInvites int
+	inviteRate        int
 }
 
 func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
@@ -98,6 +112,8 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.dbPath, "db", envOr("GUILDHALL_DB", defaultDB), "SQLite database `file`, created if missing (env GUILDHALL_DB)")
 	fs.BoolVar(&cfg.signup, "signup", true, "let people create their own accounts (add_user and /signup)")
 	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
+	fs.IntVar(&cfg.maxPendingInvites, "max-pending-invites", db.DefaultMaxPendingInvites, "most open invitations one organization may have (0: no cap)")
+	fs.IntVar(&cfg.inviteRate, "invite-rate", db.DefaultInviteRate, "most invitations one user may send a minute (0: no limit)")
 	if err := fs.Parse(argv); err != nil {
 		return cfg, err
 	}
@@ -106,6 +122,9 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if cfg.inviteTTL <= 0 {
 		return cfg, errors.New("--invite-ttl must be positive")
+	}
+	if cfg.maxPendingInvites < 0 || cfg.inviteRate < 0 {
+		return cfg, errors.New("--max-pending-invites and --invite-rate must not be negative (0 turns a limit off)")
 	}
 	return cfg, nil
 }
@@ -118,7 +137,8 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, Logger: logger, SignupClosed: !cfg.signup})
+	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, Logger: logger, SignupClosed: !cfg.signup,
+		MaxPendingInvites: offIfZero(cfg.maxPendingInvites), InviteRate: offIfZero(cfg.inviteRate)})
 	if err != nil {
 		return err
 	}
@@ -130,11 +150,11 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	}
 	srv := &http.Server{
 		Handler:           handlers.New(store, handlers.Config{Logger: logger}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	// The address line is printed on stdout so scripts and tests can find
@@ -159,6 +179,14 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// offIfZero turns a flag's "0: no limit" into db.Options' "negative: no limit".
+func offIfZero(limit int) int {
+	if limit == 0 {
+		return -1
+	}
+	return limit
 }
 
 // userAdd creates a user from the shell, reading the password from the

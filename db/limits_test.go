@@ -1,0 +1,188 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"guildhall"
+	"guildhall/db"
+)
+
+// openWithLimits opens a fresh database with the given abuse limits and a
+// settable clock.
+func openWithLimits(tb testing.TB, maxPending, ratePerMinute int) (*db.DB, *clock, string) {
+	tb.Helper()
+	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	path := filepath.Join(tb.TempDir(), "guildhall.db")
+	d, err := db.Open(context.Background(), path, db.Options{Now: clk.Now, Argon2: cheapArgon2,
+		MaxPendingInvites: maxPending, InviteRate: ratePerMinute})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	return d, clk, path
+}
+
+// rateLimited fails unless err is a 429-coded error with a Retry-After in (0, max].
+func rateLimited(tb testing.TB, err error, maxWait time.Duration) time.Duration {
+	tb.Helper()
+	var ge *guildhall.Error
+	if !errors.As(err, &ge) || ge.Code != guildhall.ERATELIMITED {
+		tb.Fatalf("got %v, want a rate_limited error", err)
+	}
+	if ge.RetryAfter <= 0 || ge.RetryAfter > maxWait {
+		tb.Fatalf("RetryAfter %v, want in (0, %v]", ge.RetryAfter, maxWait)
+	}
+	return ge.RetryAfter
+}
+
+// pendingCount reads the open invitations of org straight from the file.
+func pendingCount(tb testing.TB, path string, org int64) (rows, counted int) {
+	tb.Helper()
+	raw, err := sql.Open("sqlite", db.DSN(path))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer raw.Close()
+	if err := raw.QueryRow(`SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'pending'`, org).Scan(&rows); err != nil {
+		tb.Fatal(err)
+	}
+	if err := raw.QueryRow(`SELECT pending FROM pending_invitation_counts WHERE organization_id = ?`, org).Scan(&counted); err != nil {
+		tb.Fatal(err)
+	}
+	return rows, counted
+}
+
+func TestPendingInviteCap(t *testing.T) {
+	ctx := context.Background()
+	d, clk, path := openWithLimits(t, 3, -1)
+	owner := MustCreateUser(t, d, "olivia")
+	org := MustCreateOrg(t, d, owner, "Acme")
+	other := MustCreateOrg(t, d, owner, "Other")
+	users := make([]guildhall.Actor, 6)
+	for i := range users {
+		users[i] = MustCreateUser(t, d, fmt.Sprintf("user%d", i))
+	}
+	for _, u := range users[:3] {
+		if _, err := d.InviteUser(ctx, owner, org, u.Username, guildhall.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := memberRoles(t, d, owner, org)
+	_, err := d.InviteUser(ctx, owner, org, users[3].Username, guildhall.RoleMember)
+	// A place frees up when the oldest invitation expires, 7 days on.
+	rateLimited(t, err, guildhall.DefaultInviteTTL)
+	if after := memberRoles(t, d, owner, org); len(after) != len(before) {
+		t.Fatalf("refused invitation changed the members: %v -> %v", before, after)
+	}
+	// Another organization has its own cap; a conflict is still a conflict at the cap.
+	if _, err := d.InviteUser(ctx, owner, other, users[3].Username, guildhall.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.InviteUser(ctx, owner, org, users[0].Username, guildhall.RoleMember)
+	wantCode(t, err, guildhall.ECONFLICT)
+
+	// Accepting, declining and revoking each free a place.
+	if err := d.ResolveInvitation(ctx, users[0], org, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.InviteUser(ctx, owner, org, users[3].Username, guildhall.RoleMember); err != nil {
+		t.Fatalf("after an accept: %v", err)
+	}
+	if err := d.ResolveInvitation(ctx, users[1], org, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RevokeInvitation(ctx, owner, org, users[2].Username); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users[4:6] {
+		if _, err := d.InviteUser(ctx, owner, org, u.Username, guildhall.RoleViewer); err != nil {
+			t.Fatalf("after a decline and a revoke: %v", err)
+		}
+	}
+	_, err = d.InviteUser(ctx, owner, org, users[1].Username, guildhall.RoleMember)
+	rateLimited(t, err, guildhall.DefaultInviteTTL)
+	if rows, counted := pendingCount(t, path, org); rows != 3 || counted != 3 {
+		t.Fatalf("pending rows %d, counted %d; want 3 and 3", rows, counted)
+	}
+
+	// Expired invitations still hold rows (and the running count) but no place.
+	clk.Advance(guildhall.DefaultInviteTTL + time.Minute)
+	for _, u := range users[1:3] {
+		if _, err := d.InviteUser(ctx, owner, org, u.Username, guildhall.RoleMember); err != nil {
+			t.Fatalf("after the others expired: %v", err)
+		}
+	}
+	if rows, counted := pendingCount(t, path, org); rows != counted {
+		t.Fatalf("pending rows %d but counted %d", rows, counted)
+	}
+}
+
+func TestPendingInviteCapUnderRace(t *testing.T) {
+	const limit, racers = 5, 24
+	d, _, path := openWithLimits(t, limit, -1)
+	owner := MustCreateUser(t, d, "olivia")
+	org := MustCreateOrg(t, d, owner, "Acme")
+	for i := range racers {
+		MustCreateUser(t, d, fmt.Sprintf("user%d", i))
+	}
+	var wg sync.WaitGroup
+	codes := make([]string, racers)
+	for i := range racers {
+		wg.Go(func() {
+			_, err := d.InviteUser(context.Background(), owner, org, fmt.Sprintf("user%d", i), guildhall.RoleMember)
+			codes[i] = guildhall.ErrorCode(err)
+		})
+	}
+	wg.Wait()
+	tally := map[string]int{}
+	for _, c := range codes {
+		tally[c]++
+	}
+	if tally[""] != limit || tally[guildhall.ERATELIMITED] != racers-limit {
+		t.Fatalf("outcomes %v; want %d successes and the rest rate_limited", tally, limit)
+	}
+	if rows, counted := pendingCount(t, path, org); rows != limit || counted != limit {
+		t.Fatalf("pending rows %d, counted %d; want %d", rows, counted, limit)
+	}
+}
+
+func TestInviteRate(t *testing.T) {
+	ctx := context.Background()
+	d, clk, _ := openWithLimits(t, -1, 3)
+	owner := MustCreateUser(t, d, "olivia")
+	admin := MustCreateUser(t, d, "adam")
+	org := MustCreateOrg(t, d, owner, "Acme")
+	MustJoin(t, d, owner, org, admin, guildhall.RoleAdmin, false) // owner's first invitation
+	for i := range 4 {
+		MustCreateUser(t, d, fmt.Sprintf("user%d", i))
+	}
+	// A failed attempt counts too: the limit is on attempts, not results.
+	_, err := d.InviteUser(ctx, owner, org, "nobody", guildhall.RoleMember)
+	wantCode(t, err, guildhall.ENOTFOUND)
+	if _, err := d.InviteUser(ctx, owner, org, "user0", guildhall.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	before := memberRoles(t, d, owner, org)
+	_, err = d.InviteUser(ctx, owner, org, "user1", guildhall.RoleMember)
+	wait := rateLimited(t, err, 20*time.Second)
+	if after := memberRoles(t, d, owner, org); len(after) != len(before) {
+		t.Fatalf("refused invitation changed the members: %v -> %v", before, after)
+	}
+	// The limit is per user: the admin still may.
+	if _, err := d.InviteUser(ctx, admin, org, "user1", guildhall.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(wait)
+	if _, err := d.InviteUser(ctx, owner, org, "user2", guildhall.RoleMember); err != nil {
+		t.Fatalf("after waiting %v: %v", wait, err)
+	}
+	_, err = d.InviteUser(ctx, owner, org, "user3", guildhall.RoleMember)
+	rateLimited(t, err, 20*time.Second)
+}
