@@ -284,7 +284,10 @@ func (s *Server) registry() []*function {
 				if err != nil {
 					return nil, err
 				}
-				return map[string]any{"memberships": membershipResults(ms, false), "admin": actor.Admin}, nil
+				return struct {
+					Memberships []membershipResult `json:"memberships"`
+					Admin       bool               `json:"admin"`
+				}{membershipResults(ms, false), actor.Admin}, nil
 			},
 		},
 		{
