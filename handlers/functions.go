@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -65,6 +67,9 @@ type args struct {
 func (a args) String(name string) string { v, _ := a.values[name].(string); return v }
 func (a args) Int(name string) int64     { v, _ := a.values[name].(int64); return v }
 func (a args) Bool(name string) bool     { v, _ := a.values[name].(bool); return v }
+
+// has reports whether an optional parameter without a default was given.
+func (a args) has(name string) bool { _, ok := a.values[name]; return ok }
 
 // decode checks raw arguments against the function's parameters: every key
 // must be known (auth included, for functions that take it), required ones
@@ -291,14 +296,30 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "fetch_memberships_of_organization", Description: "List an organization's members and open invitations (members only).", auth: authAny,
-			Params: []param{paramOrganizationID},
+			Name: "fetch_memberships_of_organization", Description: "List an organization's members and open invitations (members only): all of them, or one page when search, offset or limit is given.", auth: authAny,
+			Params: []param{paramOrganizationID,
+				{Name: "search", Kind: kindString, Description: "Only usernames containing this; pages the answer."},
+				{Name: "offset", Kind: kindInt, Description: "Rows to skip; pages the answer."},
+				{Name: "limit", Kind: kindInt, Description: fmt.Sprintf("Rows in the page, 1 to %d (default %d); pages the answer.", guildhall.MembersPageMaxSize, guildhall.MembersPageSize)},
+			},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
-				ms, err := svc.FetchOrganizationMembers(c.Request().Context(), actor, a.Int("organization_id"))
+				if !a.has("search") && !a.has("offset") && !a.has("limit") {
+					ms, err := svc.FetchOrganizationMembers(c.Request().Context(), actor, a.Int("organization_id"))
+					if err != nil {
+						return nil, err
+					}
+					return map[string]any{"memberships": membershipResults(ms, true)}, nil
+				}
+				offset, limit := a.Int("offset"), a.Int("limit")
+				if offset < 0 || offset > math.MaxInt32 || limit < 1 && a.has("limit") || limit > guildhall.MembersPageMaxSize {
+					return nil, guildhall.Errorf(guildhall.EINVALID, "offset must be 0 or more and limit 1 to %d.", guildhall.MembersPageMaxSize)
+				}
+				page, err := svc.ListMembersPage(c.Request().Context(), actor, a.Int("organization_id"), a.String("search"), int(offset), int(limit))
 				if err != nil {
 					return nil, err
 				}
-				return map[string]any{"memberships": membershipResults(ms, true)}, nil
+				return map[string]any{"memberships": membershipResults(page.Members, true),
+					"total": page.Total, "offset": page.Offset, "limit": page.Limit}, nil
 			},
 		},
 		{

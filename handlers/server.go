@@ -31,6 +31,7 @@ type Service interface {
 	ResolveInvitation(ctx context.Context, a guildhall.Actor, orgID int64, accept bool) error
 	FetchMemberships(ctx context.Context, a guildhall.Actor, subset guildhall.MembershipSubset) ([]guildhall.Membership, error)
 	FetchOrganizationMembers(ctx context.Context, a guildhall.Actor, orgID int64) ([]guildhall.Membership, error)
+	ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int64, search string, offset, limit int) (guildhall.MembersPage, error)
 	ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) error
 	RevokeInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	RemoveMember(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
