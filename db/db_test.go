@@ -514,3 +514,12 @@ func queryRow(tb testing.TB, path, query string, dest ...any) error {
 	defer raw.Close()
 	return raw.QueryRow(query).Scan(dest...)
 }
+
+// TestOpenRefusesWrongJournalMode: an in-memory database cannot be in WAL
+// mode, and start-up must say so rather than run without it.
+func TestOpenRefusesWrongJournalMode(t *testing.T) {
+	_, err := db.Open(context.Background(), ":memory:", db.Options{Argon2: cheapArgon2})
+	if err == nil || !strings.Contains(err.Error(), `pragma journal_mode is "memory", want "wal"`) {
+		t.Fatalf("opening :memory: gave %v, want a journal_mode error", err)
+	}
+}
