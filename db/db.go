@@ -67,6 +67,8 @@ type DB struct {
 	now    func() time.Time
 	log    *slog.Logger
 	hasher *hasher
+	// throttle counts failed password logins (see throttle.go).
+	throttle *loginThrottle
 
 	signupClosed bool
 
@@ -93,7 +95,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.Argon2 == (Argon2Params{}) {
 		opts.Argon2 = DefaultArgon2
 	}
-	db := &DB{path: path, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2), signupClosed: opts.SignupClosed}
+	db := &DB{path: path, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2), throttle: newLoginThrottle(), signupClosed: opts.SignupClosed}
 	db.maxPendingInvites = limitOption(opts.MaxPendingInvites, DefaultMaxPendingInvites)
 	db.inviteRatePerMinute = limitOption(opts.InviteRate, DefaultInviteRate)
 	db.inviteRate = newRateLimiter(db.inviteRatePerMinute)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -41,6 +42,22 @@ type Service interface {
 // Config configures a Server.
 type Config struct {
 	Logger *slog.Logger
+
+	// Pages (see pages.go, session_store.go, csrf.go).
+	// Sessions stores sign-in sessions; nil means the Service, if it can.
+	Sessions SessionStorage
+	// SessionKeys sign session cookies: the first signs, all verify (for
+	// rotation). Empty means a random key, good until the process ends.
+	SessionKeys [][]byte
+	// SecureCookies marks cookies Secure, for deployments behind TLS.
+	SecureCookies bool
+	// SessionIdleTimeout and SessionMaxAge end a session after that long
+	// without a request, or that long after sign-in; zero means the default.
+	SessionIdleTimeout time.Duration
+	SessionMaxAge      time.Duration
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// for the client address; empty means the connection's address.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is Guildhall's HTTP front: an Echo router with every route.
@@ -50,6 +67,7 @@ type Server struct {
 	log           *slog.Logger
 	functions     map[string]*function
 	functionOrder []*function
+	web           *webPages
 }
 
 // New builds the server and registers every route.
@@ -68,6 +86,14 @@ func New(svc Service, cfg Config) *Server {
 	// Client addresses come from the connection; X-Forwarded-For is not
 	// trusted unless a proxy is configured.
 	e.IPExtractor = echo.ExtractIPDirect()
+	if len(cfg.TrustedProxies) > 0 {
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
+	s.web = newWebPages(svc, cfg, cfg.Logger)
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
 	e.Use(requestDeadline(RequestTimeout))
@@ -83,6 +109,31 @@ func (s *Server) routes() {
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/help", s.handleHelp)
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/help/:function", s.handleHelp)
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/:function", s.handleAPI)
+
+	// Pages: session, security headers, CSRF on every post. The API above
+	// never reads the session cookie.
+	if s.web == nil {
+		return // no session storage: the API alone
+	}
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/static/:hash/*", s.handleStatic)
+	anyone := []echo.MiddlewareFunc{pageHeaders, s.withSession, s.checkCSRF}
+	member := []echo.MiddlewareFunc{pageHeaders, s.withSession, s.requireSignIn, s.checkCSRF}
+	e.GET("/login", s.handleLoginPage, anyone...)
+	e.POST("/login", s.handleLogin, anyone...)
+	e.POST("/logout", s.handleLogout, anyone...)
+	e.GET("/signup", s.handleSignupPage, anyone...)
+	e.POST("/signup", s.handleSignup, anyone...)
+	e.GET("/", s.handleDashboard, member...)
+	e.GET("/orgs/new", s.handleNewOrganizationPage, member...)
+	e.POST("/orgs", s.handleCreateOrganization, member...)
+	e.GET("/orgs/:id", s.handleOrganization, member...)
+	e.POST("/orgs/:id/invitations", s.handleInvite, member...)
+	e.POST("/orgs/:id/invitations/:username/revoke", s.handleRevoke, member...)
+	e.POST("/invitations/:id/accept", s.handleResolveInvitation(true), member...)
+	e.POST("/invitations/:id/decline", s.handleResolveInvitation(false), member...)
+	e.GET("/keys", s.handleKeys, member...)
+	e.POST("/keys", s.handleCreateKey, member...)
+	e.POST("/keys/:id/delete", s.handleDeleteKey, member...)
 }
 
 // ServeHTTP makes the Server an http.Handler.
@@ -160,6 +211,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	body := failure{Success: false, Error: guildhall.ErrorMessage(err), Code: code}
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(status)
+		return
+	}
+	if s.web != nil && !isAPIPath(c.Request().URL.Path) {
+		s.renderErrorPage(c, status, body.Error)
 		return
 	}
 	c.JSON(status, body)

@@ -102,6 +102,11 @@ type serveConfig struct {
 	// maxPendingInvites and inviteRate are the abuse limits; 0 turns one off.
 	maxPendingInvites int
 	inviteRate        int
+	// The pages' sessions (see sessions.go).
+	secureCookies  bool
+	sessionIdle    time.Duration
+	sessionMaxAge  time.Duration
+	trustedProxies cidrList
 }
 
 func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
@@ -114,11 +119,18 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
 	fs.IntVar(&cfg.maxPendingInvites, "max-pending-invites", db.DefaultMaxPendingInvites, "most open invitations one organization may have (0: no cap)")
 	fs.IntVar(&cfg.inviteRate, "invite-rate", db.DefaultInviteRate, "most invitations one user may send a minute (0: no limit)")
+	fs.BoolVar(&cfg.secureCookies, "secure-cookies", false, "mark cookies Secure: set this when browsers reach the server over HTTPS")
+	fs.DurationVar(&cfg.sessionIdle, "session-idle", handlers.DefaultSessionIdleTimeout, "sign a browser out after this long without a request")
+	fs.DurationVar(&cfg.sessionMaxAge, "session-max-age", handlers.DefaultSessionMaxAge, "sign a browser out this long after it signed in")
+	fs.Var(&cfg.trustedProxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For gives the client address (repeatable; default: none, use the connection's address)")
 	if err := fs.Parse(argv); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.sessionIdle <= 0 || cfg.sessionMaxAge <= 0 {
+		return cfg, errors.New("--session-idle and --session-max-age must be positive")
 	}
 	if cfg.inviteTTL <= 0 {
 		return cfg, errors.New("--invite-ttl must be positive")
@@ -143,13 +155,18 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	keys, err := sessionKeys(ctx, store)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handlers.New(store, handlers.Config{Logger: logger}),
+		Handler: handlers.New(store, handlers.Config{Logger: logger, SessionKeys: keys, SecureCookies: cfg.secureCookies,
+			SessionIdleTimeout: cfg.sessionIdle, SessionMaxAge: cfg.sessionMaxAge, TrustedProxies: cfg.trustedProxies}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,

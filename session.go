@@ -1,0 +1,24 @@
+package guildhall
+
+import "time"
+
+// Session is a signed-in browser session as the service keeps it. The
+// random id that names it lives only in the visitor's cookie; the service
+// stores its SHA-256.
+type Session struct {
+	UserID   int64
+	Username string
+	Admin    bool
+	Created  time.Time
+	LastSeen time.Time // the idle timeout counts from here
+	Expires  time.Time // the absolute timeout, fixed at sign-in
+	// Data holds the session's other values (flash messages), encoded by
+	// the session store; the service keeps it as opaque bytes.
+	Data []byte
+}
+
+// Actor returns the user the session signs in, as an actor that
+// authenticated with a password (a session starts from a password login).
+func (s Session) Actor() Actor {
+	return Actor{UserID: s.UserID, Username: s.Username, Admin: s.Admin}
+}
