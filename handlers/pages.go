@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"log/slog"
@@ -31,6 +32,8 @@ const (
 	referrerPolicy = "same-origin"
 	// auditPageLimit is how many audit events the organization page shows.
 	auditPageLimit = 50
+	// errorPageTimeout bounds the work of rendering an error page.
+	errorPageTimeout = 5 * time.Second
 	// ctxSession is the echo.Context key of the request's session.
 	ctxSession = "guildhall.session"
 )
@@ -305,6 +308,11 @@ func isAPIPath(p string) bool { return p == "/api" || strings.HasPrefix(p, "/api
 // renderErrorPage answers a failed page request in HTML. To an htmx
 // request it answers with a status line, retargeted to the status area.
 func (s *Server) renderErrorPage(c echo.Context, status int, message string) {
+	// The request's own context may be over (the deadline middleware
+	// cancels it as the handler returns), yet the page must still render.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), errorPageTimeout)
+	defer cancel()
+	c.SetRequest(c.Request().WithContext(ctx))
 	setPageHeaders(c.Response().Header())
 	if isHTMX(c) {
 		c.Response().Header().Set("HX-Retarget", "#status")

@@ -108,15 +108,16 @@ func shortTime(t time.Time) string {
 // "in 3 hours", "expired".
 func untilText(now, t time.Time) string {
 	d := t.Sub(now)
+	rounded := func(unit time.Duration) int { return int((d + unit/2) / unit) }
 	switch {
 	case d <= 0:
 		return "expired"
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("in %d days", int(d/(24*time.Hour)))
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("in %d hours", int(d/time.Hour))
-	case d >= 2*time.Minute:
-		return fmt.Sprintf("in %d minutes", int(d/time.Minute))
+	case d >= 36*time.Hour:
+		return fmt.Sprintf("in %d days", rounded(24*time.Hour))
+	case d >= 90*time.Minute:
+		return fmt.Sprintf("in %d hours", rounded(time.Hour))
+	case d >= 90*time.Second:
+		return fmt.Sprintf("in %d minutes", rounded(time.Minute))
 	}
 	return "in a minute"
 }

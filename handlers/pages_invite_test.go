@@ -1,0 +1,274 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// htmx is the pair of headers htmx sends with a request from the page.
+func htmx(token string) []string {
+	return []string{"HX-Request", "true", "X-CSRF-Token", token}
+}
+
+func TestInviteWithHTMX(t *testing.T) {
+	w := newOrgWorld(t, "Acme")
+	v := w.env.visitor()
+	v.login("alice")
+	tok := v.token(orgPath(w.orgID))
+	path := orgPath(w.orgID) + "/invitations"
+
+	// Success: the cleared form, the members table with bob's pending row
+	// (out of band), the audit trail, and the status line.
+	p := v.post(path, url.Values{"username_to_invite": {"bob"}, "member_class": {"member"}}, htmx(tok)...)
+	if p.StatusCode != http.StatusOK {
+		t.Fatalf("invite: %d %s", p.StatusCode, p.Body)
+	}
+	if p.Doc.Find("html, head, nav").Length() != 0 && strings.Contains(p.Body, "<nav") {
+		t.Error("the htmx answer is a whole page, not a fragment")
+	}
+	if val, _ := p.Doc.Find(`#invite input[name="username_to_invite"]`).Attr("value"); val != "" {
+		t.Errorf("form not cleared: %q", val)
+	}
+	if p.Doc.Find(`#invite-error`).Length() != 0 {
+		t.Error("an error shows after a success")
+	}
+	members := p.Doc.Find(`#members[hx-swap-oob="true"]`)
+	bob := members.Find(`tr[data-username="bob"]`)
+	if bob.Length() != 1 || text(bob.Find(`[data-testid="member-status"]`)) != "invited" || text(bob.Find(`[data-testid="member-sender"]`)) != "alice" {
+		t.Errorf("the new pending row: %q", text(bob))
+	}
+	status := p.Doc.Find(`[hx-swap-oob="innerHTML:#status"] [data-testid="status"]`)
+	if text(status) != "Invited bob as member" || !status.HasClass("ok") {
+		t.Errorf("status line %q", text(status))
+	}
+	if got := text(p.Doc.Find(`#audit[hx-swap-oob="true"] tr[data-testid="audit-event"]`).First()); !strings.Contains(got, "alice invited bob") {
+		t.Errorf("the audit trail did not come along with the invitation first: %q", got)
+	}
+	if !slices.Contains(w.env.memberships(w.owner, w.orgID), "bob:member:pending") {
+		t.Errorf("database: %v", w.env.memberships(w.owner, w.orgID))
+	}
+
+	// Failures keep their status, show the service's message beside the
+	// form, keep the input, and empty the status area.
+	for _, tt := range []struct {
+		user, role string
+		status     int
+		message    string
+	}{
+		{"nobody", "member", http.StatusNotFound, `There is no user named "nobody".`},
+		{"bob", "viewer", http.StatusConflict, "bob has already been invited to Acme."},
+		{"mary", "viewer", http.StatusConflict, "mary is already a member of Acme."},
+		{"bob", "emperor", http.StatusBadRequest, `member_class must be one of owner, admin, member or viewer, not "emperor".`},
+		{"", "member", http.StatusBadRequest, "Enter the username of the person to invite."},
+	} {
+		before := w.env.memberships(w.owner, w.orgID)
+		p := v.post(path, url.Values{"username_to_invite": {tt.user}, "member_class": {tt.role}}, htmx(tok)...)
+		if p.StatusCode != tt.status {
+			t.Errorf("invite %s as %s: %d, want %d", tt.user, tt.role, p.StatusCode, tt.status)
+		}
+		if got := text(p.Doc.Find(`#invite #invite-error`)); got != tt.message {
+			t.Errorf("invite %s as %s: message %q, want %q", tt.user, tt.role, got, tt.message)
+		}
+		if val, _ := p.Doc.Find(`#invite-username`).Attr("value"); val != tt.user {
+			t.Errorf("input not kept: %q", val)
+		}
+		if inv, _ := p.Doc.Find(`#invite-username`).Attr("aria-invalid"); inv != "true" {
+			t.Error("the field is not marked invalid")
+		}
+		if p.Doc.Find(`[hx-swap-oob="innerHTML:#status"]`).Length() != 1 || p.Doc.Find(`#members`).Length() != 0 {
+			t.Error("a failure should carry the form and an empty status area only")
+		}
+		if after := w.env.memberships(w.owner, w.orgID); !slices.Equal(before, after) {
+			t.Errorf("a refused invitation changed the members: %v", after)
+		}
+	}
+
+	// Someone who may grant only viewer is refused a higher role, in words.
+	m := w.env.visitor()
+	m.login("mary")
+	p = m.post(path, url.Values{"username_to_invite": {"bob"}, "member_class": {"admin"}}, htmx(m.token(orgPath(w.orgID)))...)
+	if p.StatusCode != http.StatusForbidden || text(p.Doc.Find("#invite-error")) != "As a member you cannot grant the admin role; you may grant viewer." {
+		t.Errorf("member granting admin: %d %q", p.StatusCode, text(p.Doc.Find("#invite-error")))
+	}
+	// A viewer has no form; posting anyway gets the service's refusal as a
+	// status line retargeted to the status area.
+	vv := w.env.visitor()
+	vv.login("vera")
+	p = vv.post(path, url.Values{"username_to_invite": {"bob"}, "member_class": {"viewer"}}, htmx(vv.token(orgPath(w.orgID)))...)
+	if p.StatusCode != http.StatusForbidden || text(p.Doc.Find("#invite-error")) != "As a viewer you cannot invite or grant roles." {
+		t.Errorf("viewer inviting: %d %q", p.StatusCode, p.Body)
+	}
+	// An outsider's htmx post: no organization to render, so the message
+	// goes to the status area.
+	o := w.env.visitor()
+	o.login("bob")
+	p = o.post(path, url.Values{"username_to_invite": {"vera"}}, htmx(o.token("/"))...)
+	if p.StatusCode != http.StatusForbidden || p.Header.Get("HX-Retarget") != "#status" || text(p.Doc.Find(".status.error")) != "You are not a member of Acme." {
+		t.Errorf("outsider: %d %q %q", p.StatusCode, p.Header.Get("HX-Retarget"), p.Body)
+	}
+}
+
+func TestInviteWithoutJavaScript(t *testing.T) {
+	w := newOrgWorld(t, "Acme")
+	v := w.env.visitor()
+	v.login("adam")
+	tok := v.token(orgPath(w.orgID))
+	path := orgPath(w.orgID) + "/invitations"
+	p := v.post(path, url.Values{"csrf_token": {tok}, "username_to_invite": {"bob"}, "member_class": {"viewer"}})
+	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != orgPath(w.orgID) {
+		t.Fatalf("invite: %d %q", p.StatusCode, p.Header.Get("Location"))
+	}
+	p = v.get(orgPath(w.orgID))
+	if got := text(p.Doc.Find(`#status [data-testid="status"]`)); got != "Invited bob as viewer" {
+		t.Errorf("flash %q", got)
+	}
+	if p.Doc.Find(`tr[data-username="bob"][data-status="pending"]`).Length() != 1 {
+		t.Error("no pending row for bob")
+	}
+	// The flash shows once.
+	if got := text(v.get(orgPath(w.orgID)).Doc.Find(`#status`)); got != "" {
+		t.Errorf("flash shown twice: %q", got)
+	}
+	// A failure shows the whole page again, with the message and the input.
+	p = v.post(path, url.Values{"csrf_token": {tok}, "username_to_invite": {"bob"}, "member_class": {"member"}})
+	if p.StatusCode != http.StatusConflict || text(p.Doc.Find("#invite-error")) != "bob has already been invited to Acme." {
+		t.Errorf("duplicate: %d %q", p.StatusCode, text(p.Doc.Find("#invite-error")))
+	}
+	if val, _ := p.Doc.Find("#invite-username").Attr("value"); val != "bob" || p.Doc.Find("nav").Length() != 1 {
+		t.Errorf("failure page: input %q", val)
+	}
+	if sel, _ := p.Doc.Find(`#invite-role option[selected]`).Attr("value"); sel != "member" {
+		t.Errorf("role not kept: %q", sel)
+	}
+}
+
+func TestRevokeInvitation(t *testing.T) {
+	w := newOrgWorld(t, "Acme")
+	v := w.env.visitor()
+	v.login("alice")
+	tok := v.token(orgPath(w.orgID))
+	p := v.post(orgPath(w.orgID)+"/invitations", url.Values{"csrf_token": {tok}, "username_to_invite": {"bob"}, "member_class": {"member"}})
+	if p.StatusCode != http.StatusSeeOther {
+		t.Fatal(p.StatusCode)
+	}
+	page := v.get(orgPath(w.orgID))
+	action, ok := page.Doc.Find(`tr[data-username="bob"] form:has([data-testid="revoke"])`).Attr("action")
+	if !ok {
+		t.Fatal("no revoke button for bob")
+	}
+	// With htmx: the table without bob, and the status line.
+	p = v.post(action, url.Values{}, htmx(tok)...)
+	if p.StatusCode != http.StatusOK || p.Doc.Find(`#members tr[data-username="bob"]`).Length() != 0 ||
+		text(p.Doc.Find(`[data-testid="status"]`)) != "Revoked the invitation of bob" {
+		t.Fatalf("revoke: %d %q", p.StatusCode, p.Body)
+	}
+	if slices.Contains(w.env.memberships(w.owner, w.orgID), "bob:member:pending") {
+		t.Error("bob's invitation is still there")
+	}
+	// Again, without JavaScript: nothing to revoke, said in a flash.
+	p = v.post(action, url.Values{"csrf_token": {tok}})
+	if p.StatusCode != http.StatusSeeOther {
+		t.Fatal(p.StatusCode)
+	}
+	if got := text(v.get(orgPath(w.orgID)).Doc.Find(`.status.error`)); got != "bob is not a member of Acme and has no invitation to it." {
+		t.Errorf("flash %q", got)
+	}
+}
+
+func TestCSRFRefusalChangesNothing(t *testing.T) {
+	w := newOrgWorld(t, "Acme")
+	v := w.env.visitor()
+	v.login("alice")
+	tok := v.token(orgPath(w.orgID))
+	other := w.env.visitor()
+	other.login("adam")
+	otherTok := other.token("/")
+	path := orgPath(w.orgID) + "/invitations"
+	before := w.env.memberships(w.owner, w.orgID)
+	form := func(token string) url.Values {
+		f := url.Values{"username_to_invite": {"bob"}, "member_class": {"member"}}
+		if token != "" {
+			f.Set("csrf_token", token)
+		}
+		return f
+	}
+	for _, tt := range []struct {
+		name    string
+		form    url.Values
+		headers []string
+	}{
+		{"no token", form(""), nil},
+		{"wrong token", form("not-the-token"), nil},
+		{"another session's token", form(otherTok), nil},
+		{"htmx without the header", form(""), []string{"HX-Request", "true"}},
+		{"htmx with a wrong header", form(""), []string{"HX-Request", "true", "X-CSRF-Token", otherTok}},
+		{"cross-site origin", form(tok), []string{"Origin", "http://evil.example"}},
+		{"null origin", form(tok), []string{"Origin", "null"}},
+		{"cross-site fetch", form(tok), []string{"Sec-Fetch-Site", "cross-site"}},
+		{"same-site fetch", form(tok), []string{"Sec-Fetch-Site", "same-site"}},
+	} {
+		p := v.post(path, tt.form, tt.headers...)
+		if p.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", tt.name, p.StatusCode)
+		}
+		if !strings.Contains(p.Body, "did not come from this site") && !strings.Contains(p.Body, "other sites are refused") {
+			t.Errorf("%s: no explanation in %q", tt.name, p.Body)
+		}
+	}
+	if after := w.env.memberships(w.owner, w.orgID); !slices.Equal(before, after) {
+		t.Fatalf("a refused post changed the database: %v", after)
+	}
+	// The login form is protected too (against logging someone in as the attacker).
+	anon := w.env.visitor()
+	p := anon.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}})
+	if p.StatusCode != http.StatusForbidden || setCookieFor(p.Response, "guildhall_session") != nil {
+		t.Errorf("login without a token: %d", p.StatusCode)
+	}
+	// Logout and account creation too.
+	if p := v.post("/logout", url.Values{}); p.StatusCode != http.StatusForbidden || w.env.sessionRows() != 2 {
+		t.Errorf("logout without a token: %d, %d rows", p.StatusCode, w.env.sessionRows())
+	}
+	if p := v.post("/keys", url.Values{"title": {"x"}}); p.StatusCode != http.StatusForbidden {
+		t.Errorf("key without a token: %d", p.StatusCode)
+	}
+	// The same post with the token and a same-origin Origin works.
+	p = v.post(path, form(tok), "Origin", w.env.srv.URL, "Sec-Fetch-Site", "same-origin")
+	if p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("valid post: %d %s", p.StatusCode, p.Body)
+	}
+}
+
+func TestAPIIgnoresTheSessionCookie(t *testing.T) {
+	w := newOrgWorld(t, "Acme")
+	v := w.env.visitor()
+	v.login("alice")
+	api := func(body string) page {
+		req, _ := http.NewRequest(http.MethodPost, w.env.srv.URL+"/api/invite_user_to_organization", strings.NewReader(body))
+		return v.do(req) // the visitor's jar sends the session cookie
+	}
+	// The cookie alone authenticates nothing on the API...
+	p := api(`{"username_to_invite":"bob","organization_id":` + strconv.FormatInt(w.orgID, 10) + `}`)
+	if p.StatusCode != http.StatusUnauthorized || !strings.Contains(p.Body, `"code":"unauthorized"`) {
+		t.Fatalf("API with only a session cookie: %d %s", p.StatusCode, p.Body)
+	}
+	// ...and the API needs no CSRF token: its auth is in the body.
+	p = api(`{"auth":{"username":"alice","password":"alice-password"},"username_to_invite":"bob","organization_id":` + strconv.FormatInt(w.orgID, 10) + `}`)
+	if p.StatusCode != http.StatusOK || p.Body != "{\"success\":true}\n" {
+		t.Fatalf("API with password auth: %d %s", p.StatusCode, p.Body)
+	}
+	// API errors stay JSON; page errors are HTML.
+	if p := v.get("/api/no_such_function"); !strings.HasPrefix(p.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("API 404 is %q", p.Header.Get("Content-Type"))
+	}
+	p = v.get("/no/such/page")
+	if p.StatusCode != http.StatusNotFound || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") || text(p.Doc.Find("h1")) != "Not found" {
+		t.Errorf("page 404: %d %q %q", p.StatusCode, p.Header.Get("Content-Type"), text(p.Doc.Find("h1")))
+	}
+	if got := text(p.Doc.Find(`[data-testid="nav-user"]`)); got != "alice" {
+		t.Errorf("the error page's navigation shows %q", got)
+	}
+}
