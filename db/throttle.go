@@ -2,6 +2,7 @@ package db
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -117,9 +118,20 @@ func (t *loginThrottle) check(username, clientAddr string, now time.Time) error 
 	}
 	return &guildhall.Error{
 		Code:       guildhall.ERATELIMITED,
-		Message:    "Too many failed sign-in attempts; wait a while and try again.",
+		Message:    "Too many failed sign-in attempts; try again in " + waitText(wait) + ".",
 		RetryAfter: wait,
 	}
+}
+
+// waitText says a wait in words: "3 seconds", "15 minutes".
+func waitText(d time.Duration) string {
+	if d > 90*time.Second {
+		return strconv.Itoa(int((d+time.Minute-1)/time.Minute)) + " minutes"
+	}
+	if s := int((d + time.Second - 1) / time.Second); s != 1 {
+		return strconv.Itoa(s) + " seconds"
+	}
+	return "1 second"
 }
 
 // failed counts a failed attempt against its username and address.

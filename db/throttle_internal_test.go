@@ -108,3 +108,13 @@ func TestLoginThrottleMemoryIsBounded(t *testing.T) {
 		t.Fatalf("%d keys, over the bound %d", n, loginThrottleMaxKeys)
 	}
 }
+
+func TestLoginThrottleMessage(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Second: "1 second", 1500 * time.Millisecond: "2 seconds", 16 * time.Second: "16 seconds", loginLockout: "15 minutes",
+	} {
+		if got := waitText(d); got != want {
+			t.Errorf("waitText(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func newWebPages(svc Service, cfg Config, log *slog.Logger) *webPages {
 	if absolute <= 0 {
 		absolute = DefaultSessionMaxAge
 	}
-	static, err := loadStaticFiles(staticFS)
+	static, err := loadStaticFiles(guildhall.Static)
 	if err != nil {
 		panic("handlers: reading the embedded static files: " + err.Error())
 	}

@@ -41,7 +41,7 @@ func TestLoginThrottleSharedByFormAndAPI(t *testing.T) {
 	if p.StatusCode != http.StatusTooManyRequests || p.Header.Get("Retry-After") != "1" {
 		t.Fatalf("form after 5 failures: %d Retry-After %q", p.StatusCode, p.Header.Get("Retry-After"))
 	}
-	if got := text(p.Doc.Find(`[data-testid="form-error"]`)); !strings.Contains(got, "Too many failed sign-in attempts") {
+	if got := text(p.Doc.Find(`[data-testid="form-error"]`)); got != "Too many failed sign-in attempts; try again in 1 second." {
 		t.Errorf("form message %q", got)
 	}
 	if setCookieFor(p.Response, "guildhall_session") != nil {

@@ -102,7 +102,3 @@ func (s *Server) handleStatic(c echo.Context) error {
 	h.Set("ETag", `"`+f.hash+`"`)
 	return c.Blob(http.StatusOK, f.contentType, f.body)
 }
-
-// staticFS is the embedded file system; a variable so a test can see what
-// the server embeds.
-var staticFS fs.FS = guildhall.Static
