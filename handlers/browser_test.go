@@ -267,9 +267,30 @@ func TestBrowserInviteAndAccept(t *testing.T) {
 
 	// The other pages, for the eye: sign-up, new organization, API keys, a
 	// phone-sized organization page.
-	anon := b.tab()
-	b.do(anon, "sign-up page", chromedp.Navigate(b.base+"/signup"), chromedp.WaitVisible(chromedp.CSS("#signup-username")))
-	b.shot(anon, "08-signup")
+	// A new user signs up and founds an organization, all through the pages.
+	carol := b.tab()
+	b.do(carol, "sign-up page", chromedp.Navigate(b.base+"/signup"), chromedp.WaitVisible(chromedp.CSS("#signup-username")))
+	b.shot(carol, "08-signup")
+	b.do(carol, "sign up",
+		chromedp.SendKeys(chromedp.CSS("#signup-username"), "carol"),
+		chromedp.SendKeys(chromedp.CSS("#signup-password"), "carol-password"),
+		chromedp.SendKeys(chromedp.CSS("#signup-confirm"), "carol-password"),
+		chromedp.Click(chromedp.CSS(`form[data-testid="signup-form"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="new-org"]`)),
+	)
+	if got := b.text(carol, `[data-testid="nav-user"]`); got != "carol" {
+		t.Fatalf("after sign-up the navigation shows %q", got)
+	}
+	b.do(carol, "found an organization",
+		chromedp.Click(chromedp.CSS(`[data-testid="new-org"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#org-name")),
+		chromedp.SendKeys(chromedp.CSS("#org-name"), "Carol's Crafts"),
+		chromedp.Click(chromedp.CSS(`form[data-testid="new-org-form"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[data-testid="invite-form"]`)),
+	)
+	if got := b.text(carol, `[data-testid="org-name"]`); got != "Carol's Crafts" {
+		t.Errorf("new organization page shows %q", got)
+	}
 	b.do(alice, "new organization page", chromedp.Navigate(b.base+"/orgs/new"), chromedp.WaitVisible(chromedp.CSS("#org-name")))
 	b.shot(alice, "09-new-organization")
 	b.do(alice, "create a key",
