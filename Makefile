@@ -18,6 +18,17 @@ build: generate
 generate: ## regenerate *_templ.go from views/*.templ
 	$(GO) tool templ generate
 
+bench: build ## measure the server against the machine's ceilings (see docs/PERFORMANCE.md)
+	$(GO) run ./cmd/guildhall-bench -bin $(BIN) $(BENCHFLAGS)
+
+FUZZTIME ?= 30s
+fuzz: ## run each fuzz target for $(FUZZTIME); the corpora under testdata/ also run in make test
+	$(GO) test -run '^$$' -fuzz '^FuzzAPIRequest$$' -fuzztime $(FUZZTIME) ./handlers
+	$(GO) test -run '^$$' -fuzz '^FuzzSessionCookie$$' -fuzztime $(FUZZTIME) ./handlers
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateUsername$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzValidatePassword$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeOrganizationName$$' -fuzztime $(FUZZTIME) .
+
 lint:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || (gofmt -l . && exit 1)

@@ -55,6 +55,9 @@ type Options struct {
 	// InviteRate is how many invitations one user may send a minute
 	// (0: DefaultInviteRate; negative: no limit).
 	InviteRate int
+	// GroupCommit commits concurrent write operations together, one
+	// savepoint each (see groupcommit.go); off by default.
+	GroupCommit bool
 }
 
 // DB is the service: every exported method is one operation, run in one
@@ -75,6 +78,9 @@ type DB struct {
 	maxPendingInvites   int // 0: no cap
 	inviteRatePerMinute int // 0: no limit
 	inviteRate          *rateLimiter
+
+	writeStmts, readStmts *stmtCache      // prepared statements of each pool
+	committer             *groupCommitter // nil unless Options.GroupCommit
 }
 
 // Open opens (creating if needed) the SQLite database at path, checks its
@@ -131,6 +137,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.writeStmts, db.readStmts = newStmtCache(db.write), newStmtCache(db.read)
+	if opts.GroupCommit {
+		db.committer = newGroupCommitter(db)
+	}
 	return db, nil
 }
 
@@ -174,8 +184,15 @@ func migrate(ctx context.Context, pool *sql.DB) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes both pools, after committing the writes already queued.
 func (db *DB) Close() error {
+	if db.committer != nil {
+		db.committer.close()
+	}
+	if db.writeStmts != nil {
+		db.writeStmts.close()
+		db.readStmts.close()
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -187,7 +204,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // Tx is a transaction with the one timestamp its operation uses throughout.
 type Tx struct {
 	*sql.Tx
-	now time.Time
+	now    time.Time
+	stmts  *stmtCache // the pool's prepared statements (statements.go)
+	shared bool       // one of several operations in a group commit
 }
 
 // update runs fn in a write transaction (BEGIN IMMEDIATE on the single
@@ -195,17 +214,21 @@ type Tx struct {
 // EUNAVAILABLE; everything that is not a *guildhall.Error is logged here
 // and returned as it is, for the caller to show as "internal error".
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.committer != nil {
+		return db.committer.do(ctx, fn)
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return db.storageError(ctx, "begin", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&Tx{Tx: tx, now: db.now().UTC()}); err != nil {
+	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.writeStmts}); err != nil {
 		return db.storageError(ctx, "update", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return db.storageError(ctx, "commit", err)
 	}
+	db.writeStmts.prepareMissed(ctx)
 	return nil
 }
 
@@ -217,10 +240,14 @@ func (db *DB) view(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.storageError(ctx, "begin read", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&Tx{Tx: tx, now: db.now().UTC()}); err != nil {
+	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.readStmts}); err != nil {
 		return db.storageError(ctx, "view", err)
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.readStmts.prepareMissed(ctx)
+	return nil
 }
 
 // storageError passes *guildhall.Error through and classifies the rest:

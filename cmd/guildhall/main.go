@@ -102,6 +102,7 @@ type serveConfig struct {
 	// maxPendingInvites and inviteRate are the abuse limits; 0 turns one off.
 	maxPendingInvites int
 	inviteRate        int
+	groupCommit       bool
 	// The pages' sessions (see sessions.go).
 	secureCookies  bool
 	sessionIdle    time.Duration
@@ -119,6 +120,7 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
 	fs.IntVar(&cfg.maxPendingInvites, "max-pending-invites", db.DefaultMaxPendingInvites, "most open invitations one organization may have (0: no cap)")
 	fs.IntVar(&cfg.inviteRate, "invite-rate", db.DefaultInviteRate, "most invitations one user may send a minute (0: no limit)")
+	fs.BoolVar(&cfg.groupCommit, "group-commit", false, "commit concurrent writes together, one savepoint each (see docs/PERFORMANCE.md)")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", false, "mark cookies Secure: set this when browsers reach the server over HTTPS")
 	fs.DurationVar(&cfg.sessionIdle, "session-idle", handlers.DefaultSessionIdleTimeout, "sign a browser out after this long without a request")
 	fs.DurationVar(&cfg.sessionMaxAge, "session-max-age", handlers.DefaultSessionMaxAge, "sign a browser out this long after it signed in")
@@ -150,7 +152,7 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, Logger: logger, SignupClosed: !cfg.signup,
-		MaxPendingInvites: offIfZero(cfg.maxPendingInvites), InviteRate: offIfZero(cfg.inviteRate)})
+		MaxPendingInvites: offIfZero(cfg.maxPendingInvites), InviteRate: offIfZero(cfg.inviteRate), GroupCommit: cfg.groupCommit})
 	if err != nil {
 		return err
 	}

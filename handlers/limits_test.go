@@ -1,0 +1,227 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"guildhall"
+	"guildhall/db"
+	"guildhall/handlers"
+)
+
+// watchedService is the real service, counting the calls that hash a
+// password and recording the context an invitation arrives with.
+type watchedService struct {
+	*db.DB
+	authentications atomic.Int64
+	signUps         atomic.Int64
+	inviteDeadline  atomic.Value // time.Time
+}
+
+func (w *watchedService) Authenticate(ctx context.Context, c guildhall.Credentials) (guildhall.Actor, error) {
+	w.authentications.Add(1)
+	return w.DB.Authenticate(ctx, c)
+}
+
+func (w *watchedService) SignUp(ctx context.Context, username, password string) (guildhall.User, error) {
+	w.signUps.Add(1)
+	return w.DB.SignUp(ctx, username, password)
+}
+
+func (w *watchedService) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error) {
+	deadline, _ := ctx.Deadline()
+	w.inviteDeadline.Store(deadline)
+	return w.DB.InviteUser(ctx, a, orgID, username, role)
+}
+
+func newWatchedService(t *testing.T, opts db.Options) *watchedService {
+	t.Helper()
+	opts.Argon2 = cheapArgon2
+	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "guildhall.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return &watchedService{DB: store}
+}
+
+// serve sends one request through a router over svc and checks the envelope.
+func serve(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	checkEnvelope(t, rec, req.Method+" "+req.URL.Path)
+	return rec
+}
+
+// TestHostileJSONRefusedBeforeHashing: deeply nested or oversized JSON is
+// refused by the decoder, before any password is hashed.
+func TestHostileJSONRefusedBeforeHashing(t *testing.T) {
+	svc := newWatchedService(t, db.Options{})
+	h := handlers.New(svc, handlers.Config{})
+	deep := func(prefix string, depth int) string {
+		return prefix + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "}}"
+	}
+	cases := []struct {
+		name, function, body string
+		status               int
+	}{
+		{"nested password", "login", deep(`{"auth": {"username": "alice", "password": `, 200_000), http.StatusBadRequest},
+		{"nested auth", "invite_user_to_organization", `{"auth": ` + strings.Repeat(`{"a": `, 100_000) + `1` + strings.Repeat("}", 100_000) + `}`, http.StatusBadRequest},
+		{"unclosed nesting", "login", `{"auth": {"username": "alice", "password": ` + strings.Repeat("[", 500_000), http.StatusBadRequest},
+		{"nested sign-up password", "add_user", deep(`{"username": "mallory", "password": {"x": `, 100_000), http.StatusBadRequest},
+		{"huge body with a password", "login", `{"auth": {"username": "alice", "password": "` + strings.Repeat("p", handlers.MaxBodyBytes) + `"}}`, http.StatusRequestEntityTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := serve(t, h, httptest.NewRequest(http.MethodPost, "/api/"+c.function, strings.NewReader(c.body)))
+			if rec.Code != c.status {
+				t.Fatalf("status %d, want %d: %.200s", rec.Code, c.status, rec.Body)
+			}
+			if len(c.body) <= handlers.MaxBodyBytes {
+				// The same in ?parameters= (GET).
+				req := httptest.NewRequest(http.MethodGet, "/api/"+c.function+"?parameters="+url.QueryEscape(c.body), nil)
+				if rec := serve(t, h, req); rec.Code != c.status {
+					t.Fatalf("in ?parameters=: status %d, want %d", rec.Code, c.status)
+				}
+			}
+		})
+	}
+	if n, m := svc.authentications.Load(), svc.signUps.Load(); n != 0 || m != 0 {
+		t.Fatalf("%d authentications and %d sign-ups reached the service; want none", n, m)
+	}
+}
+
+// TestInviteLimitsThroughAPI: both limits answer 429 with Retry-After.
+func TestInviteLimitsThroughAPI(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts db.Options
+		max  time.Duration
+	}{
+		{"pending cap", db.Options{MaxPendingInvites: 1, InviteRate: -1}, guildhall.DefaultInviteTTL},
+		{"invite rate", db.Options{MaxPendingInvites: -1, InviteRate: 1}, time.Minute},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			svc := newWatchedService(t, c.opts)
+			h := handlers.New(svc, handlers.Config{})
+			ctx := context.Background()
+			u, err := svc.CreateUser(ctx, "olivia", "password-olivia", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			org, err := svc.CreateOrganization(ctx, guildhall.Actor{UserID: u.ID, Username: u.Username}, "Acme", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			invite := func(name string) *httptest.ResponseRecorder {
+				if _, err := svc.CreateUser(ctx, name, "password-"+name, false); err != nil {
+					t.Fatal(err)
+				}
+				body, _ := json.Marshal(map[string]any{"auth": map[string]string{"username": "olivia", "password": "password-olivia"},
+					"username_to_invite": name, "organization_id": org.ID})
+				return serve(t, h, httptest.NewRequest(http.MethodPost, "/api/invite_user_to_organization", bytes.NewReader(body)))
+			}
+			if rec := invite("bob"); rec.Code != http.StatusOK {
+				t.Fatalf("first invitation: %d %s", rec.Code, rec.Body)
+			}
+			rec := invite("carol")
+			if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), `"code":"rate_limited"`) {
+				t.Fatalf("second invitation: %d %s", rec.Code, rec.Body)
+			}
+			secs, err := strconv.Atoi(rec.Header().Get("Retry-After"))
+			if err != nil || secs < 1 || time.Duration(secs)*time.Second > c.max+time.Second {
+				t.Fatalf("Retry-After %q, want 1 to %v seconds", rec.Header().Get("Retry-After"), c.max.Seconds())
+			}
+			ms, err := svc.FetchOrganizationMembers(ctx, guildhall.Actor{UserID: u.ID, Username: u.Username}, org.ID)
+			if err != nil || len(ms) != 2 {
+				t.Fatalf("members after a refusal: %v, %v", ms, err)
+			}
+		})
+	}
+}
+
+// TestRequestDeadlineReachesService: the service sees each request's deadline.
+func TestRequestDeadlineReachesService(t *testing.T) {
+	svc := newWatchedService(t, db.Options{})
+	h := handlers.New(svc, handlers.Config{})
+	ctx := context.Background()
+	u, err := svc.CreateUser(ctx, "olivia", "password-olivia", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := svc.CreateOrganization(ctx, guildhall.Actor{UserID: u.ID, Username: u.Username}, "Acme", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	body := `{"auth": {"username": "olivia", "password": "password-olivia"}, "username_to_invite": "nobody", "organization_id": ` + strconv.FormatInt(org.ID, 10) + `}`
+	serve(t, h, httptest.NewRequest(http.MethodPost, "/api/invite_user_to_organization", strings.NewReader(body)))
+	deadline, _ := svc.inviteDeadline.Load().(time.Time)
+	if deadline.IsZero() || deadline.Before(before.Add(handlers.RequestTimeout-time.Second)) || deadline.After(time.Now().Add(handlers.RequestTimeout)) {
+		t.Fatalf("service saw deadline %v; want about %v from the request", deadline, handlers.RequestTimeout)
+	}
+}
+
+// TestMembersPageThroughAPI: search, offset and limit page the member list.
+func TestMembersPageThroughAPI(t *testing.T) {
+	svc := newWatchedService(t, db.Options{})
+	h := handlers.New(svc, handlers.Config{})
+	ctx := context.Background()
+	u, err := svc.CreateUser(ctx, "olivia", "password-olivia", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := guildhall.Actor{UserID: u.ID, Username: u.Username}
+	org, err := svc.CreateOrganization(ctx, owner, "Acme", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"anna", "annabel", "bert", "hannah"} {
+		if _, err := svc.CreateUser(ctx, name, "password-"+name, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.InviteUser(ctx, owner, org.ID, name, guildhall.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call := func(extra string) (int, struct {
+		Memberships []struct{ Username string } `json:"memberships"`
+		Total       *int                        `json:"total"`
+	}) {
+		body := `{"auth": {"username": "olivia", "password": "password-olivia"}, "organization_id": ` + strconv.FormatInt(org.ID, 10) + extra + `}`
+		rec := serve(t, h, httptest.NewRequest(http.MethodPost, "/api/fetch_memberships_of_organization", strings.NewReader(body)))
+		var env struct {
+			Result struct {
+				Memberships []struct{ Username string } `json:"memberships"`
+				Total       *int                        `json:"total"`
+			} `json:"result"`
+		}
+		json.Unmarshal(rec.Body.Bytes(), &env)
+		return rec.Code, env.Result
+	}
+	if code, r := call(""); code != http.StatusOK || len(r.Memberships) != 5 || r.Total != nil {
+		t.Fatalf("whole list: %d %+v", code, r)
+	}
+	if code, r := call(`, "search": "ann", "limit": 2`); code != http.StatusOK || len(r.Memberships) != 2 || r.Total == nil || *r.Total != 3 {
+		t.Fatalf("search ann, limit 2: %d %+v", code, r)
+	}
+	if code, r := call(`, "search": "ann", "offset": 2`); code != http.StatusOK || len(r.Memberships) != 1 || r.Memberships[0].Username != "hannah" {
+		t.Fatalf("search ann, offset 2: %d %+v", code, r)
+	}
+	for _, bad := range []string{`, "limit": 0`, `, "limit": 100000`, `, "offset": -1`, `, "limit": "5"`} {
+		if code, _ := call(bad); code != http.StatusBadRequest {
+			t.Fatalf("%s: status %d, want 400", bad, code)
+		}
+	}
+}
