@@ -86,6 +86,25 @@ func TestDashboard(t *testing.T) {
 	if got := text(v.get("/").Doc.Find(`.status.error`)); got != "You are already a member of Bobcorp." {
 		t.Errorf("second accept flash: %q", got)
 	}
+
+	// Decline: the invitation goes, and the dashboard says so.
+	third := w.env.org(w.bob, "Thirdco")
+	if _, err := w.env.store.InviteUser(context.Background(), w.bob, third, "mary", guildhall.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	p = v.get("/")
+	action, _ = p.Doc.Find(`[data-testid="invitation"][data-org="Thirdco"] form:has([data-testid="decline"])`).Attr("action")
+	p = v.post(action, url.Values{"csrf_token": {v.token("/")}})
+	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/" {
+		t.Fatalf("decline: %d %q", p.StatusCode, p.Header.Get("Location"))
+	}
+	p = v.get("/")
+	if text(p.Doc.Find(`#status`)) != "Invitation declined." || p.Doc.Find(`[data-testid="invitation"]`).Length() != 0 {
+		t.Errorf("after decline: %q", text(p.Doc.Find("main")))
+	}
+	if slices.Contains(w.env.memberships(w.bob, third), "mary:viewer:pending") {
+		t.Error("the declined invitation is still there")
+	}
 }
 
 func TestOrganizationPageByRole(t *testing.T) {

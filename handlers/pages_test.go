@@ -258,6 +258,12 @@ func TestSignedOutVisitorsAreSentToLogin(t *testing.T) {
 	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/login" {
 		t.Errorf("signed-out invite: %d %q", p.StatusCode, p.Header.Get("Location"))
 	}
+	// An htmx request from a page whose session has ended is sent to the
+	// login page as a whole (HX-Redirect), not swapped into the form.
+	p = v.post(orgPath(orgID)+"/invitations", url.Values{"username_to_invite": {"alice"}}, "HX-Request", "true")
+	if p.StatusCode != http.StatusUnauthorized || p.Header.Get("HX-Redirect") != "/login" {
+		t.Errorf("signed-out htmx post: %d HX-Redirect %q", p.StatusCode, p.Header.Get("HX-Redirect"))
+	}
 	// After signing in, next= brings the visitor back where they were going.
 	p = v.get("/login?next=%2Fkeys")
 	if next, _ := p.Doc.Find(`input[name="next"]`).Attr("value"); next != "/keys" {
