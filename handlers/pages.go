@@ -94,7 +94,7 @@ func newWebPages(svc Service, cfg Config, log *slog.Logger) *webPages {
 	return w
 }
 
-// pageHeaders sets the security headers of every page.
+// setPageHeaders sets the security headers of every page.
 func setPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
