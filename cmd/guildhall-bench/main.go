@@ -722,7 +722,8 @@ func readPhases(ctx context.Context, client *http.Client, srv *process, fx fixtu
 		next func(int) (*http.Request, error)
 	}{
 		{fmt.Sprintf("fetch_memberships_of_organization, all %d", cfg.members), fetch(nil)},
-		{"fetch_memberships_of_organization, page of 50", fetch(map[string]any{"offset": cfg.members / 2, "limit": 50})},
+		{"fetch_memberships_of_organization, first page of 50", fetch(map[string]any{"offset": 0, "limit": 50})},
+		{"fetch_memberships_of_organization, middle page of 50", fetch(map[string]any{"offset": cfg.members / 2, "limit": 50})},
 		{"fetch_memberships_of_organization, search", fetch(map[string]any{"search": "member012", "limit": 50})},
 	}
 	if page, err := pageRequest(ctx, client, srv.base, fx.bigOrg); err != nil {
