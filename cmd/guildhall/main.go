@@ -1,6 +1,7 @@
 // Command guildhall runs the Guildhall organization-membership server.
 //
 //	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h]
+//	                [--max-pending-invites 1000] [--invite-rate 600] [--group-commit]
 //	guildhall user add NAME            (password read from stdin)
 package main
 
