@@ -60,3 +60,28 @@ func BenchmarkInvite(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkMembersPage reads the first page, a middle page and a search of
+// an organization with 10,000 members: the organization page's query.
+func BenchmarkMembersPage(b *testing.B) {
+	ctx := context.Background()
+	d, _ := MustOpenDB(b)
+	owner := MustCreateUser(b, d, "olivia")
+	org := MustCreateOrg(b, d, owner, "Acme")
+	if err := d.SeedMembers(ctx, org, 10_000); err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		search string
+		offset int
+	}{{"first", "", 0}, {"middle", "", 5000}, {"search", "member0123", 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := d.ListMembersPage(ctx, owner, org, tc.search, tc.offset, 50); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

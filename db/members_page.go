@@ -14,6 +14,10 @@ const membersWhere = `
 	WHERE m.organization_id = ?1 AND (m.status = 'active' OR m.expires > ?2)
 	  AND u.username LIKE ?3 ESCAPE '\'`
 
+// membersOrder is the order of member lists: open invitations first (they
+// are what owners and admins act on), then by rank, then by username.
+const membersOrder = `m.status DESC, CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 WHEN 'member' THEN 2 ELSE 3 END, u.username`
+
 // ListMembersPage returns one page of an organization's members and open
 // invitations, in FetchOrganizationMembers' order, optionally only those
 // whose username contains search. Only active members may look. limit 0
@@ -43,13 +47,21 @@ func (db *DB) ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int6
 		if _, err := tx.actorRole(ctx, org, a); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id`+membersWhere,
-			orgID, unix(tx.now), pattern).Scan(&page.Total); err != nil {
+		// Without a search the count needs no usernames, so no join.
+		countQuery, countArgs := `SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id`+membersWhere, []any{orgID, unix(tx.now), pattern}
+		if search == "" {
+			countQuery, countArgs = `SELECT count(*) FROM memberships m WHERE m.organization_id = ?1 AND (m.status = 'active' OR m.expires > ?2)`, countArgs[:2]
+		}
+		if err := tx.QueryRowContext(ctx, countQuery, countArgs...).Scan(&page.Total); err != nil {
 			return err
 		}
-		page.Members, err = tx.memberships(ctx, `SELECT `+membershipColumns+membershipJoins+membersWhere+`
-			ORDER BY m.status, CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 WHEN 'member' THEN 2 ELSE 3 END, u.username
-			LIMIT ?4 OFFSET ?5`,
+		// The page's rows are chosen first from the narrow columns the order
+		// needs; only those rows are then joined to their organization and sender.
+		page.Members, err = tx.memberships(ctx, `SELECT `+membershipColumns+membershipJoins+`
+			WHERE m.id IN (
+				SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id`+membersWhere+`
+				ORDER BY `+membersOrder+` LIMIT ?4 OFFSET ?5)
+			ORDER BY `+membersOrder,
 			orgID, unix(tx.now), pattern, limit, offset)
 		return err
 	})

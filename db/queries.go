@@ -69,7 +69,7 @@ func (db *DB) FetchMemberships(ctx context.Context, a guildhall.Actor, subset gu
 }
 
 // FetchOrganizationMembers lists an organization's members and open
-// invitations, highest role first. Only active members may look.
+// invitations, in membersOrder. Only active members may look.
 func (db *DB) FetchOrganizationMembers(ctx context.Context, a guildhall.Actor, orgID int64) ([]guildhall.Membership, error) {
 	var out []guildhall.Membership
 	err := db.view(ctx, func(tx *Tx) error {
@@ -82,7 +82,7 @@ func (db *DB) FetchOrganizationMembers(ctx context.Context, a guildhall.Actor, o
 		}
 		out, err = tx.memberships(ctx, `SELECT `+membershipColumns+membershipJoins+`
 			WHERE m.organization_id = ? AND (m.status = 'active' OR m.expires > ?)
-			ORDER BY m.status, CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 WHEN 'member' THEN 2 ELSE 3 END, u.username`,
+			ORDER BY `+membersOrder,
 			orgID, unix(tx.now))
 		return err
 	})

@@ -233,7 +233,7 @@ func TestParametersInQueryAndBearer(t *testing.T) {
 		} `json:"memberships"`
 	}
 	json.Unmarshal(w.env.ok("fetch_memberships_of_organization", map[string]any{"auth": w.keyAuth(), "organization_id": w.orgID}), &members)
-	if fmt.Sprint(members.Memberships) != "[{alice owner false} {carol viewer true}]" {
+	if fmt.Sprint(members.Memberships) != "[{carol viewer true} {alice owner false}]" {
 		t.Fatalf("members: %v", members.Memberships)
 	}
 }

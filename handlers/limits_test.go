@@ -219,7 +219,10 @@ func TestMembersPageThroughAPI(t *testing.T) {
 	if code, r := call(`, "search": "ann", "offset": 2`); code != http.StatusOK || len(r.Memberships) != 1 || r.Memberships[0].Username != "hannah" {
 		t.Fatalf("search ann, offset 2: %d %+v", code, r)
 	}
-	for _, bad := range []string{`, "limit": 0`, `, "limit": 100000`, `, "offset": -1`, `, "limit": "5"`} {
+	if code, r := call(`, "limit": 0`); code != http.StatusOK || r.Total == nil || len(r.Memberships) != 5 {
+		t.Fatalf("limit 0 means the default page size: %d %+v", code, r)
+	}
+	for _, bad := range []string{`, "limit": -1`, `, "limit": 100000`, `, "offset": -1`, `, "limit": "5"`} {
 		if code, _ := call(bad); code != http.StatusBadRequest {
 			t.Fatalf("%s: status %d, want 400", bad, code)
 		}

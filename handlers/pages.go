@@ -487,6 +487,9 @@ func (s *Server) handleCreateOrganization(c echo.Context) error {
 		"Created "+org.Name+". You are its owner; invite people below.")
 }
 
+// maxMembersPageNumber bounds ?page= so the offset stays an int on any platform.
+const maxMembersPageNumber = 1_000_000
+
 // organizationView gathers the organization page. Whether the audit trail
 // shows is the service's decision: it refuses those who may not read it.
 func (s *Server) organizationView(c echo.Context, a guildhall.Actor, orgID int64) (views.OrganizationView, error) {
@@ -495,11 +498,16 @@ func (s *Server) organizationView(c echo.Context, a guildhall.Actor, orgID int64
 	if err != nil {
 		return views.OrganizationView{}, err
 	}
-	members, err := s.svc.FetchOrganizationMembers(ctx, a, orgID)
+	// The list is paged (a large organization has thousands of members):
+	// ?q= searches usernames, ?page= counts from 1. After an htmx post the
+	// query is empty, so the first page shows, with open invitations on top.
+	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
+	pageNo = max(1, min(pageNo, maxMembersPageNumber))
+	members, err := s.svc.ListMembersPage(ctx, a, orgID, c.QueryParam("q"), (pageNo-1)*guildhall.MembersPageSize, guildhall.MembersPageSize)
 	if err != nil {
 		return views.OrganizationView{}, err
 	}
-	v := views.OrganizationView{Org: org, Role: role, Me: a.Username, Members: members, Now: time.Now()}
+	v := views.OrganizationView{Org: org, Role: role, Me: a.Username, Members: members.Members, MembersPage: members, Now: time.Now()}
 	v.Audit, err = s.svc.AuditLog(ctx, a, orgID, auditPageLimit)
 	switch guildhall.ErrorCode(err) {
 	case "":

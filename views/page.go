@@ -7,6 +7,7 @@ package views
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -74,6 +75,22 @@ func csrfHeaders(token string) string {
 
 // orgURL and friends build the pages' own URLs.
 func orgURL(id int64) templ.SafeURL { return templ.SafeURL("/orgs/" + strconv.FormatInt(id, 10)) }
+
+// membersPageURL is page n (from 1) of an organization's member list, searched for q.
+func membersPageURL(id int64, q string, n int) templ.SafeURL {
+	v := url.Values{}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if n > 1 {
+		v.Set("page", strconv.Itoa(n))
+	}
+	u := "/orgs/" + strconv.FormatInt(id, 10)
+	if len(v) > 0 {
+		u += "?" + v.Encode()
+	}
+	return templ.SafeURL(u + "#members")
+}
 
 func inviteURL(id int64) string { return "/orgs/" + strconv.FormatInt(id, 10) + "/invitations" }
 
