@@ -39,7 +39,8 @@ type apiEnv struct {
 func newAPIEnv(t testing.TB) *apiEnv {
 	t.Helper()
 	env := &apiEnv{t: t, path: filepath.Join(t.TempDir(), "guildhall.db"), now: time.Now()}
-	store, err := db.Open(context.Background(), env.path, db.Options{Argon2: cheapArgon2, Now: env.clock})
+	// GroupCommit: true, as guildhall serve runs by default.
+	store, err := db.Open(context.Background(), env.path, db.Options{Argon2: cheapArgon2, Now: env.clock, GroupCommit: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 		o = opts[0]
 	}
 	env := &pageEnv{t: t, path: filepath.Join(t.TempDir(), "guildhall.db"), now: time.Now()}
-	store, err := db.Open(context.Background(), env.path, db.Options{Argon2: cheapArgon2, Now: env.clock, SignupClosed: o.signupClosed})
+	store, err := db.Open(context.Background(), env.path, db.Options{Argon2: cheapArgon2, Now: env.clock, SignupClosed: o.signupClosed, GroupCommit: true})
 	if err != nil {
 		t.Fatal(err)
 	}

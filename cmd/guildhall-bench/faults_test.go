@@ -244,7 +244,7 @@ var commitModes = []struct {
 	name  string
 	flags []string
 }{
-	{"one commit each", nil},
+	{"one commit each", []string{"--group-commit=false"}},
 	{"group commit", []string{"--group-commit"}},
 }
 

@@ -138,7 +138,7 @@ func run(ctx context.Context, cfg config) error {
 
 	// One server per commit mode, each on a fresh database.
 	modes := []*serverMode{
-		{label: "invite_user_to_organization, one commit each"},
+		{label: "invite_user_to_organization, one commit each", flags: []string{"--group-commit=false"}},
 		{label: "invite_user_to_organization, --group-commit", flags: []string{"--group-commit"}},
 	}
 	for i, m := range modes {

@@ -1,7 +1,7 @@
 // Command guildhall runs the Guildhall organization-membership server.
 //
 //	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h]
-//	                [--max-pending-invites 1000] [--invite-rate 600] [--group-commit]
+//	                [--max-pending-invites 1000] [--invite-rate 600] [--group-commit=true]
 //	guildhall user add NAME            (password read from stdin)
 package main
 
@@ -121,7 +121,7 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
 	fs.IntVar(&cfg.maxPendingInvites, "max-pending-invites", db.DefaultMaxPendingInvites, "most open invitations one organization may have (0: no cap)")
 	fs.IntVar(&cfg.inviteRate, "invite-rate", db.DefaultInviteRate, "most invitations one user may send a minute (0: no limit)")
-	fs.BoolVar(&cfg.groupCommit, "group-commit", false, "commit concurrent writes together, one savepoint each (see docs/PERFORMANCE.md)")
+	fs.BoolVar(&cfg.groupCommit, "group-commit", true, "commit concurrent writes together, one savepoint each, answering after the shared durable commit; false commits each write alone (see docs/PERFORMANCE.md)")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", false, "mark cookies Secure: set this when browsers reach the server over HTTPS")
 	fs.DurationVar(&cfg.sessionIdle, "session-idle", handlers.DefaultSessionIdleTimeout, "sign a browser out after this long without a request")
 	fs.DurationVar(&cfg.sessionMaxAge, "session-max-age", handlers.DefaultSessionMaxAge, "sign a browser out this long after it signed in")

@@ -222,7 +222,7 @@ func TestServeFlags(t *testing.T) {
 	t.Setenv("GUILDHALL_ADDR", "127.0.0.1:9999")
 	t.Setenv("GUILDHALL_DB", "/tmp/from-env.db")
 	cfg, err := parseServe(nil, io.Discard)
-	if err != nil || cfg.addr != "127.0.0.1:9999" || cfg.dbPath != "/tmp/from-env.db" || !cfg.signup || cfg.inviteTTL != 7*24*time.Hour {
+	if err != nil || cfg.addr != "127.0.0.1:9999" || cfg.dbPath != "/tmp/from-env.db" || !cfg.signup || cfg.inviteTTL != 7*24*time.Hour || !cfg.groupCommit {
 		t.Fatalf("from env: %+v %v", cfg, err)
 	}
 	cfg, err = parseServe([]string{"--addr", ":1", "--db", "x.db", "--signup=false", "--invite-ttl", "1h"}, io.Discard)
