@@ -40,11 +40,8 @@ func (db *DB) ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int6
 	page := guildhall.MembersPage{Offset: offset, Limit: limit, Search: search}
 	pattern := "%" + likeEscaper.Replace(search) + "%"
 	err := db.view(ctx, func(tx *Tx) error {
-		org, err := tx.organization(ctx, orgID)
+		_, _, err := tx.orgAsMember(ctx, a, orgID)
 		if err != nil {
-			return err
-		}
-		if _, err := tx.actorRole(ctx, org, a); err != nil {
 			return err
 		}
 		// Without a search the count needs no usernames, so no join.

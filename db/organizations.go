@@ -46,10 +46,7 @@ func (db *DB) Organization(ctx context.Context, a guildhall.Actor, orgID int64) 
 	var role guildhall.Role
 	err := db.view(ctx, func(tx *Tx) error {
 		var err error
-		if org, err = tx.organization(ctx, orgID); err != nil {
-			return err
-		}
-		role, err = tx.actorRole(ctx, org, a)
+		org, role, err = tx.orgAsMember(ctx, a, orgID)
 		return err
 	})
 	return org, role, err
@@ -68,11 +65,7 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 	}
 	var m guildhall.Membership
 	err := db.update(ctx, func(tx *Tx) error {
-		org, err := tx.organization(ctx, orgID)
-		if err != nil {
-			return err
-		}
-		actorRole, err := tx.actorRole(ctx, org, a)
+		org, actorRole, err := tx.orgAsMember(ctx, a, orgID)
 		if err != nil {
 			return err
 		}
@@ -275,11 +268,7 @@ func (tx *Tx) keepAnOwner(ctx context.Context, org guildhall.Organization) error
 // memberAction loads what an action on another member needs: the
 // organization, the actor's role (active members only) and the target row.
 func (tx *Tx) memberAction(ctx context.Context, a guildhall.Actor, orgID int64, username string) (guildhall.Organization, membershipRow, guildhall.Role, error) {
-	org, err := tx.organization(ctx, orgID)
-	if err != nil {
-		return org, membershipRow{}, "", err
-	}
-	actorRole, err := tx.actorRole(ctx, org, a)
+	org, actorRole, err := tx.orgAsMember(ctx, a, orgID)
 	if err != nil {
 		return org, membershipRow{}, "", err
 	}
@@ -328,6 +317,18 @@ func (tx *Tx) organization(ctx context.Context, id int64) (guildhall.Organizatio
 	}
 	org.Created = time.Unix(created, 0).UTC()
 	return org, err
+}
+
+// orgAsMember loads an organization and the actor's role in it: ENOTFOUND
+// if there is no such organization, EFORBIDDEN unless the actor is one of
+// its active members. Every operation on an organization starts here.
+func (tx *Tx) orgAsMember(ctx context.Context, a guildhall.Actor, orgID int64) (guildhall.Organization, guildhall.Role, error) {
+	org, err := tx.organization(ctx, orgID)
+	if err != nil {
+		return org, "", err
+	}
+	role, err := tx.actorRole(ctx, org, a)
+	return org, role, err
 }
 
 // actorRole returns the actor's role in org, or EFORBIDDEN unless they are

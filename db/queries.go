@@ -73,11 +73,8 @@ func (db *DB) FetchMemberships(ctx context.Context, a guildhall.Actor, subset gu
 func (db *DB) FetchOrganizationMembers(ctx context.Context, a guildhall.Actor, orgID int64) ([]guildhall.Membership, error) {
 	var out []guildhall.Membership
 	err := db.view(ctx, func(tx *Tx) error {
-		org, err := tx.organization(ctx, orgID)
+		_, _, err := tx.orgAsMember(ctx, a, orgID)
 		if err != nil {
-			return err
-		}
-		if _, err := tx.actorRole(ctx, org, a); err != nil {
 			return err
 		}
 		out, err = tx.memberships(ctx, `SELECT `+membershipColumns+membershipJoins+`
@@ -97,11 +94,7 @@ func (db *DB) AuditLog(ctx context.Context, a guildhall.Actor, orgID int64, limi
 	}
 	out := []guildhall.AuditEvent{}
 	err := db.view(ctx, func(tx *Tx) error {
-		org, err := tx.organization(ctx, orgID)
-		if err != nil {
-			return err
-		}
-		role, err := tx.actorRole(ctx, org, a)
+		org, role, err := tx.orgAsMember(ctx, a, orgID)
 		if err != nil {
 			return err
 		}
