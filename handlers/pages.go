@@ -31,7 +31,7 @@ const (
 		"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	referrerPolicy = "same-origin"
 	// auditPageLimit is how many audit events the organization page shows.
-	auditPageLimit = 50
+	auditPageLimit = 20
 	// errorPageTimeout bounds the work of rendering an error page.
 	errorPageTimeout = 5 * time.Second
 	// ctxSession is the echo.Context key of the request's session.
@@ -511,7 +511,7 @@ func (s *Server) organizationView(c echo.Context, a guildhall.Actor, orgID int64
 	v.Audit, err = s.svc.AuditLog(ctx, a, orgID, auditPageLimit)
 	switch guildhall.ErrorCode(err) {
 	case "":
-		v.ShowAudit = true
+		v.ShowAudit, v.AuditTruncated = true, len(v.Audit) == auditPageLimit
 	case guildhall.EFORBIDDEN:
 		v.Audit = nil
 	default:
