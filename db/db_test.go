@@ -523,3 +523,32 @@ func TestOpenRefusesWrongJournalMode(t *testing.T) {
 		t.Fatalf("opening :memory: gave %v, want a journal_mode error", err)
 	}
 }
+
+// TestThrottleHoldsUnderConcurrentGuesses: wrong passwords sent all at once
+// are counted as they start, so no more of them reach the password check
+// than the throttle lets through one by one.
+func TestThrottleHoldsUnderConcurrentGuesses(t *testing.T) {
+	ctx := context.Background()
+	d, _ := MustOpenDB(t)
+	MustCreateUser(t, d, "alice")
+	const n = 60
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "guess-number-" + fmt.Sprint(i), ClientAddr: "192.0.2.7"})
+			codes[i] = guildhall.ErrorCode(err)
+		})
+	}
+	wg.Wait()
+	count := map[string]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	if count[guildhall.EUNAUTHORIZED] != 5 || count[guildhall.ERATELIMITED] != n-5 {
+		t.Fatalf("%d concurrent guesses: %v, want 5 checked (401) and the rest refused (429)", n, count)
+	}
+	// A right password is refused too while the username must wait.
+	_, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "password-alice", ClientAddr: "192.0.2.8"})
+	wantCode(t, err, guildhall.ERATELIMITED)
+}

@@ -108,11 +108,54 @@ func (p throttlePolicy) wait(c failureCount, now time.Time) time.Duration {
 func (t *loginThrottle) check(username, clientAddr string, now time.Time) error {
 	user, addr := throttleKeys(username, clientAddr)
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.refusal(user, addr, now)
+}
+
+// begin checks an attempt and, if it may go ahead, counts it as a failure
+// at once, under the same lock: attempts sent together must not all pass
+// the check before any of them is counted. finish settles the count when
+// the outcome is known.
+func (t *loginThrottle) begin(username, clientAddr string, now time.Time) error {
+	user, addr := throttleKeys(username, clientAddr)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.refusal(user, addr, now); err != nil {
+		return err
+	}
+	t.count(user, addr, now)
+	return nil
+}
+
+// finish settles an attempt that begin counted as a failure: a wrong
+// password keeps the count; a success clears the username's count and
+// gives the address its attempt back; any other outcome (the server could
+// not check the password) gives both back.
+func (t *loginThrottle) finish(username, clientAddr string, err error) {
+	if guildhall.ErrorCode(err) == guildhall.EUNAUTHORIZED {
+		return
+	}
+	user, addr := throttleKeys(username, clientAddr)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err == nil {
+		delete(t.keys, user)
+		user = ""
+	}
+	for _, k := range []string{user, addr} {
+		if c, ok := t.keys[k]; ok && k != "" && c.failures > 0 {
+			c.failures--
+			t.keys[k] = c
+		}
+	}
+}
+
+// refusal is check's decision; t.mu must be held.
+func (t *loginThrottle) refusal(user, addr string, now time.Time) error {
 	wait := userPolicy.wait(t.keys[user], now)
 	if addr != "" {
 		wait = max(wait, addrPolicy.wait(t.keys[addr], now))
 	}
-	t.mu.Unlock()
 	if wait <= 0 {
 		return nil
 	}
@@ -139,6 +182,11 @@ func (t *loginThrottle) failed(username, clientAddr string, now time.Time) {
 	user, addr := throttleKeys(username, clientAddr)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.count(user, addr, now)
+}
+
+// count adds a failure to each key; t.mu must be held.
+func (t *loginThrottle) count(user, addr string, now time.Time) {
 	for _, k := range []string{user, addr} {
 		if k == "" {
 			continue
@@ -154,15 +202,6 @@ func (t *loginThrottle) failed(username, clientAddr string, now time.Time) {
 		c.lastFailure = now
 		t.keys[k] = c
 	}
-}
-
-// succeeded clears the username's count. The address keeps its count: one
-// good account must not let an address reset its guessing at others.
-func (t *loginThrottle) succeeded(username string) {
-	user, _ := throttleKeys(username, "")
-	t.mu.Lock()
-	delete(t.keys, user)
-	t.mu.Unlock()
 }
 
 // makeRoom drops forgotten keys and, if the map is still full, the entries

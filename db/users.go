@@ -58,15 +58,11 @@ func (db *DB) Authenticate(ctx context.Context, c guildhall.Credentials) (guildh
 	case c.Username != "" || c.Password != "":
 		// Throttled here, so the page login and the API's password auth
 		// share one counter.
-		if err := db.throttle.check(c.Username, c.ClientAddr, db.now()); err != nil {
+		if err := db.throttle.begin(c.Username, c.ClientAddr, db.now()); err != nil {
 			return guildhall.Actor{}, err
 		}
 		a, err := db.authenticatePassword(ctx, c.Username, c.Password)
-		if guildhall.ErrorCode(err) == guildhall.EUNAUTHORIZED {
-			db.throttle.failed(c.Username, c.ClientAddr, db.now())
-		} else if err == nil {
-			db.throttle.succeeded(c.Username)
-		}
+		db.throttle.finish(c.Username, c.ClientAddr, err)
 		return a, err
 	}
 	return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication required: send auth with an api_key, or a username and password.")
