@@ -118,7 +118,7 @@ func TestValidateUsername(t *testing.T) {
 			t.Errorf("ValidateUsername(%q) = %v, want ok", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "Bob", "bob smith", "bob@x", "abcdefghijklmnopqrstuvwxyz0123456", "bö", "a/b", "<script>"} {
+	for _, bad := range []string{"", "Bob", "bob smith", "bob@x", "abcdefghijklmnopqrstuvwxyz0123456", "bö", "a/b", "<script>", ".", "..", "_", "-.-"} {
 		err := guildhall.ValidateUsername(bad)
 		if guildhall.ErrorCode(err) != guildhall.EINVALID {
 			t.Errorf("ValidateUsername(%q) = %v, want an invalid_request error", bad, err)

@@ -53,16 +53,23 @@ type APIKey struct {
 	Preview  string    // "sk-..." plus the last four characters
 }
 
-// ValidateUsername checks a username: 1 to 32 characters from [a-z0-9_.-].
+// ValidateUsername checks a username: 1 to 32 characters from [a-z0-9_.-],
+// at least one of them a letter or digit.
 func ValidateUsername(name string) error {
 	if len(name) < UsernameMinLen || len(name) > UsernameMaxLen {
 		return Errorf(EINVALID, "Username must be %d to %d characters long.", UsernameMinLen, UsernameMaxLen)
 	}
+	alnum := false
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
 			return Errorf(EINVALID, "Username may contain only lowercase letters, digits, '_', '.' and '-'.")
 		}
+		alnum = alnum || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+	}
+	if !alnum {
+		// Also keeps "." and "..", which URLs would read as path steps, out of page links.
+		return Errorf(EINVALID, "Username must contain at least one letter or digit.")
 	}
 	return nil
 }

@@ -18,7 +18,8 @@ func wantInvalid(t *testing.T, err error) {
 }
 
 // FuzzValidateUsername: a username is accepted exactly when it is 1 to 32
-// bytes of [a-z0-9_.-]; anything else is an invalid_request, never a panic.
+// bytes of [a-z0-9_.-] with at least one letter or digit; anything else is
+// an invalid_request, never a panic.
 func FuzzValidateUsername(f *testing.F) {
 	for _, s := range []string{"alice", "new_user", "a", strings.Repeat("a", 32), strings.Repeat("a", 33), "", "Alice", "al ice", "al\x00ice", "ålice", "a.b-c_d9", "\xff"} {
 		f.Add(s)
@@ -26,7 +27,8 @@ func FuzzValidateUsername(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		err := guildhall.ValidateUsername(name)
 		wantInvalid(t, err)
-		valid := len(name) >= guildhall.UsernameMinLen && len(name) <= guildhall.UsernameMaxLen
+		valid := len(name) >= guildhall.UsernameMinLen && len(name) <= guildhall.UsernameMaxLen &&
+			strings.ContainsAny(name, "abcdefghijklmnopqrstuvwxyz0123456789")
 		for _, r := range name {
 			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
 				valid = false
