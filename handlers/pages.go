@@ -569,6 +569,7 @@ func (s *Server) handleInvite(c echo.Context) error {
 		return verr
 	}
 	if err != nil {
+		setRetryAfter(c, err)
 		form.Error = guildhall.ErrorMessage(err)
 		v.Invite = form
 		status := statusOf(guildhall.ErrorCode(err))

@@ -272,3 +272,33 @@ func TestAPIIgnoresTheSessionCookie(t *testing.T) {
 		t.Errorf("the error page's navigation shows %q", got)
 	}
 }
+
+// TestInviteFormRateLimited: past the invite rate the form shows the
+// service's 429 beside the form, with Retry-After, and invites nobody.
+func TestInviteFormRateLimited(t *testing.T) {
+	env := newPageEnv(t, pageEnvOptions{inviteRate: 1})
+	alice := env.user("alice")
+	env.user("bob")
+	env.user("carol")
+	orgID := env.org(alice, "Acme")
+	v := env.visitor()
+	v.login("alice")
+	tok := v.token(orgPath(orgID))
+	path := orgPath(orgID) + "/invitations"
+	if p := v.post(path, url.Values{"username_to_invite": {"bob"}, "member_class": {"member"}}, htmx(tok)...); p.StatusCode != http.StatusOK {
+		t.Fatalf("first invite: %d", p.StatusCode)
+	}
+	p := v.post(path, url.Values{"username_to_invite": {"carol"}, "member_class": {"member"}}, htmx(tok)...)
+	if p.StatusCode != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" {
+		t.Fatalf("second invite: %d, Retry-After %q", p.StatusCode, p.Header.Get("Retry-After"))
+	}
+	if msg := text(p.Doc.Find(`#invite-error`)); msg == "" {
+		t.Fatal("no message beside the form")
+	}
+	if val, _ := p.Doc.Find(`input[name="username_to_invite"]`).Attr("value"); val != "carol" {
+		t.Fatalf("the input was not kept: %q", val)
+	}
+	if got := env.memberships(alice, orgID); slices.Contains(got, "carol:member:pending") {
+		t.Fatalf("carol was invited anyway: %v", got)
+	}
+}

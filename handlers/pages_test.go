@@ -44,6 +44,7 @@ type pageEnvOptions struct {
 	secureCookies  bool
 	signupClosed   bool
 	trustedProxies []*net.IPNet
+	inviteRate     int // db.Options.InviteRate; 0 for the default
 }
 
 func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
@@ -53,7 +54,7 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 		o = opts[0]
 	}
 	env := &pageEnv{t: t, path: filepath.Join(t.TempDir(), "guildhall.db"), now: time.Now()}
-	store, err := db.Open(context.Background(), env.path, db.Options{Argon2: cheapArgon2, Now: env.clock, SignupClosed: o.signupClosed, GroupCommit: true})
+	store, err := db.Open(context.Background(), env.path, db.Options{Argon2: cheapArgon2, Now: env.clock, SignupClosed: o.signupClosed, GroupCommit: true, InviteRate: o.inviteRate})
 	if err != nil {
 		t.Fatal(err)
 	}
