@@ -48,7 +48,7 @@ func TestPageFlags(t *testing.T) {
 func signInThroughPage(t *testing.T, base, user, password string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Get(base + "/login")
 	if err != nil {
 		t.Fatal(err)
