@@ -45,10 +45,13 @@ type rateLimiter struct {
 	tolerance time.Duration // how far ahead of now tat may run: the burst
 	mu        sync.Mutex
 	tat       map[int64]time.Time
+	// sweepAt is the size at which the next sweep runs: twice what the
+	// last sweep left, so sweeps stay rare however many keys are live.
+	sweepAt int
 }
 
 func newRateLimiter(perMinute int) *rateLimiter {
-	l := &rateLimiter{tat: map[int64]time.Time{}}
+	l := &rateLimiter{tat: map[int64]time.Time{}, sweepAt: rateLimiterSweepSize}
 	if perMinute > 0 {
 		l.interval = time.Minute / time.Duration(perMinute)
 		l.tolerance = l.interval * time.Duration(perMinute-1)
@@ -71,8 +74,9 @@ func (l *rateLimiter) allow(key int64, now time.Time) (ok bool, retryAfter time.
 	if wait := tat.Sub(now) - l.tolerance; wait > 0 {
 		return false, wait
 	}
-	if !seen && len(l.tat) >= rateLimiterSweepSize {
+	if !seen && len(l.tat) >= l.sweepAt {
 		l.sweep(now)
+		l.sweepAt = max(rateLimiterSweepSize, 2*len(l.tat))
 	}
 	l.tat[key] = tat.Add(l.interval)
 	return true, 0

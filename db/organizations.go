@@ -57,8 +57,8 @@ func (db *DB) Organization(ctx context.Context, a guildhall.Actor, orgID int64) 
 // already invited (and not expired) or already a member is a conflict,
 // detected by the UNIQUE constraint, so racing invitations yield one success.
 func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error) {
-	if !role.Valid() {
-		return guildhall.Membership{}, guildhall.Errorf(guildhall.EINVALID, "member_class must be one of owner, admin, member or viewer, not %q.", role)
+	if _, err := guildhall.ParseRole(string(role)); err != nil {
+		return guildhall.Membership{}, err
 	}
 	if err := db.allowInvite(a); err != nil {
 		return guildhall.Membership{}, err
@@ -184,8 +184,8 @@ func (db *DB) RevokeInvitation(ctx context.Context, a guildhall.Actor, orgID int
 // ranked below the actor (owners: anyone) can be changed, only to a role
 // the actor may grant, never the actor's own, and never the last owner.
 func (db *DB) ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) error {
-	if !role.Valid() {
-		return guildhall.Errorf(guildhall.EINVALID, "member_class must be one of owner, admin, member or viewer, not %q.", role)
+	if _, err := guildhall.ParseRole(string(role)); err != nil {
+		return err
 	}
 	return db.update(ctx, func(tx *Tx) error {
 		org, target, actorRole, err := tx.memberAction(ctx, a, orgID, username)

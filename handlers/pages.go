@@ -202,19 +202,19 @@ func (s *Server) page(c echo.Context, title, section string) views.Page {
 	}
 	if a, ok := actorOf(c); ok {
 		p.User = a.Username
-		flashes := sess.Flashes()
-		errs := sess.Flashes(flashErrorKey)
-		for _, f := range flashes {
-			if m, ok := f.(string); ok {
-				p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashOK, Message: m})
+		taken := 0
+		for _, kind := range []struct {
+			name   string
+			stored []any
+		}{{views.FlashOK, sess.Flashes()}, {views.FlashError, sess.Flashes(flashErrorKey)}} {
+			taken += len(kind.stored)
+			for _, f := range kind.stored {
+				if m, ok := f.(string); ok {
+					p.Flashes = append(p.Flashes, views.Flash{Kind: kind.name, Message: m})
+				}
 			}
 		}
-		for _, f := range errs {
-			if m, ok := f.(string); ok {
-				p.Flashes = append(p.Flashes, views.Flash{Kind: views.FlashError, Message: m})
-			}
-		}
-		if len(flashes)+len(errs) > 0 {
+		if taken > 0 {
 			if err := s.web.store.Save(c.Request(), c.Response(), sess); err != nil {
 				s.log.WarnContext(c.Request().Context(), "clear flash messages", "err", err)
 			}
@@ -453,15 +453,18 @@ func (s *Server) handleSignup(c echo.Context) error {
 func (s *Server) handleDashboard(c echo.Context) error {
 	a, _ := actorOf(c)
 	ctx := c.Request().Context()
-	mine, err := s.svc.FetchMemberships(ctx, a, guildhall.SubsetAccepted)
+	all, err := s.svc.FetchMemberships(ctx, a, guildhall.SubsetAll)
 	if err != nil {
 		return err
 	}
-	invites, err := s.svc.FetchMemberships(ctx, a, guildhall.SubsetOpenInvitations)
-	if err != nil {
-		return err
+	d := views.Dashboard{Now: time.Now()}
+	for _, m := range all {
+		if m.Open() {
+			d.Invitations = append(d.Invitations, m)
+		} else {
+			d.Memberships = append(d.Memberships, m)
+		}
 	}
-	d := views.Dashboard{Memberships: mine, Invitations: invites, Now: time.Now()}
 	return render(c, http.StatusOK, views.DashboardPage(s.page(c, "Your organizations", "orgs"), d))
 }
 
