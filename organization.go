@@ -13,6 +13,8 @@ const (
 	OrganizationDescriptionMaxLen = 2000 // characters
 	// DefaultInviteTTL is how long a pending invitation stays open.
 	DefaultInviteTTL = 7 * 24 * time.Hour
+	// AuditLogMaxEvents is the most audit events one answer lists.
+	AuditLogMaxEvents = 1000
 )
 
 // Organization is a named group of members.
@@ -88,13 +90,13 @@ const (
 	SubsetAll             MembershipSubset = "all"
 )
 
-// ParseMembershipSubset validates a return_subset value.
+// ParseMembershipSubset validates which memberships to list.
 func ParseMembershipSubset(s string) (MembershipSubset, error) {
 	switch v := MembershipSubset(s); v {
 	case SubsetAccepted, SubsetOpenInvitations, SubsetAll:
 		return v, nil
 	}
-	return "", Errorf(EINVALID, "return_subset must be \"accepted\", \"open_invitations\" or \"all\", not %q.", s)
+	return "", Errorf(EINVALID, "The memberships to list must be \"accepted\", \"open_invitations\" or \"all\", not %q.", s)
 }
 
 // NormalizeOrganizationName trims name and checks it: 1 to 100 printable characters.

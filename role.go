@@ -1,5 +1,7 @@
 package guildhall
 
+import "slices"
+
 // Role is a member's standing in an organization. Roles are ordered by rank:
 // owner 4 > admin 3 > member 2 > viewer 1.
 type Role string
@@ -12,7 +14,9 @@ const (
 	RoleViewer Role = "viewer"
 )
 
-// Roles lists every role, highest rank first.
+// Roles lists every role, highest rank first. The order is the rank: it is
+// the one place the ranking is written (Rank reads it, and the service's SQL
+// ordering is built from Rank).
 var Roles = []Role{RoleOwner, RoleAdmin, RoleMember, RoleViewer}
 
 // DefaultInviteRole is the role an invitation grants when none is named,
@@ -21,15 +25,8 @@ const DefaultInviteRole = RoleMember
 
 // Rank orders roles: 4 for owner down to 1 for viewer, 0 for anything else.
 func (r Role) Rank() int {
-	switch r {
-	case RoleOwner:
-		return 4
-	case RoleAdmin:
-		return 3
-	case RoleMember:
-		return 2
-	case RoleViewer:
-		return 1
+	if i := slices.Index(Roles, r); i >= 0 {
+		return len(Roles) - i
 	}
 	return 0
 }
@@ -37,18 +34,19 @@ func (r Role) Rank() int {
 // Valid reports whether r is one of the four roles.
 func (r Role) Valid() bool { return r.Rank() > 0 }
 
-// ParseRole turns a member_class string into a Role, or an EINVALID error
-// listing the accepted values.
+// ParseRole turns a string into a Role, or an EINVALID error listing the
+// accepted values.
 func ParseRole(s string) (Role, error) {
 	if r := Role(s); r.Valid() {
 		return r, nil
 	}
-	return "", Errorf(EINVALID, "member_class must be one of owner, admin, member or viewer, not %q.", s)
+	return "", Errorf(EINVALID, "Role must be one of owner, admin, member or viewer, not %q.", s)
 }
 
 // CanGrant reports whether a member holding actor may give someone role:
 // an owner may grant any role, anyone else only a role ranked strictly below
-// their own.
+// their own. The same rule says whom actor manages (changes the role of,
+// removes): the members holding a role actor could grant.
 func CanGrant(actor, role Role) bool {
 	if !actor.Valid() || !role.Valid() {
 		return false
@@ -80,29 +78,24 @@ func CanRevoke(actor Role, actorIsSender bool, role Role) bool {
 	return actorIsSender || CanGrant(actor, role)
 }
 
-// CanManage reports whether actor may change the role of, or remove, a
-// member holding target: owners manage anyone, others only members ranked
-// strictly below them. Acting on oneself is decided by the caller
-// (see CanChangeRole and CanRemove).
-func CanManage(actor, target Role) bool {
-	if !actor.Valid() || !target.Valid() {
-		return false
-	}
-	return actor == RoleOwner || target.Rank() < actor.Rank()
-}
-
-// CanChangeRole reports whether actor may move another member from target to
-// newRole. Nobody changes their own role. The last-owner rule needs a count
-// and is enforced by the service.
+// CanChangeRole reports whether actor may move a member from target to
+// newRole: never their own role (self), only a member they manage (see
+// CanGrant), and only to a role they may grant. The last-owner rule needs a
+// count and is enforced by the service.
 func CanChangeRole(actor Role, self bool, target, newRole Role) bool {
-	return !self && CanManage(actor, target) && CanGrant(actor, newRole)
+	return !self && CanGrant(actor, target) && CanGrant(actor, newRole)
 }
 
 // CanRemove reports whether actor may remove a member holding target. A
-// member may always leave (self); the last-owner rule is the service's.
+// member may always leave (self); others only a member actor manages (see
+// CanGrant). The last-owner rule is the service's.
 func CanRemove(actor Role, self bool, target Role) bool {
 	if self {
 		return actor.Valid()
 	}
-	return CanManage(actor, target)
+	return CanGrant(actor, target)
 }
+
+// CanReadAuditLog reports whether actor may read an organization's audit
+// trail: its owners and admins may.
+func CanReadAuditLog(actor Role) bool { return actor.Rank() >= RoleAdmin.Rank() }

@@ -84,6 +84,27 @@ func TestCanRevoke(t *testing.T) {
 	}
 }
 
+// TestRankIsTheOrderOfRoles: Rank reads the order of Roles, highest first.
+func TestRankIsTheOrderOfRoles(t *testing.T) {
+	for i := 1; i < len(guildhall.Roles); i++ {
+		if hi, lo := guildhall.Roles[i-1], guildhall.Roles[i]; hi.Rank() != lo.Rank()+1 {
+			t.Errorf("%s ranks %d, %s ranks %d: want one step apart, highest first", hi, hi.Rank(), lo, lo.Rank())
+		}
+	}
+}
+
+func TestParseRole(t *testing.T) {
+	for _, r := range guildhall.Roles {
+		if got, err := guildhall.ParseRole(string(r)); err != nil || got != r {
+			t.Errorf("ParseRole(%q) = %q, %v", r, got, err)
+		}
+	}
+	_, err := guildhall.ParseRole("emperor")
+	if guildhall.ErrorCode(err) != guildhall.EINVALID || guildhall.ErrorMessage(err) != `Role must be one of owner, admin, member or viewer, not "emperor".` {
+		t.Errorf("ParseRole(emperor) = %v", err)
+	}
+}
+
 func TestCanChangeRoleAndRemove(t *testing.T) {
 	tests := []struct {
 		actor, target, newRole guildhall.Role
@@ -112,52 +133,11 @@ func TestCanChangeRoleAndRemove(t *testing.T) {
 	}
 }
 
-func TestValidateUsername(t *testing.T) {
-	for _, ok := range []string{"a", "bob", "new_user", "a.b-c_9", "abcdefghijklmnopqrstuvwxyz012345"} {
-		if err := guildhall.ValidateUsername(ok); err != nil {
-			t.Errorf("ValidateUsername(%q) = %v, want ok", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "Bob", "bob smith", "bob@x", "abcdefghijklmnopqrstuvwxyz0123456", "bö", "a/b", "<script>", ".", "..", "_", "-.-"} {
-		err := guildhall.ValidateUsername(bad)
-		if guildhall.ErrorCode(err) != guildhall.EINVALID {
-			t.Errorf("ValidateUsername(%q) = %v, want an invalid_request error", bad, err)
+func TestCanReadAuditLog(t *testing.T) {
+	want := map[guildhall.Role]bool{"owner": true, "admin": true, "member": false, "viewer": false, "": false, "root": false}
+	for r, ok := range want {
+		if got := guildhall.CanReadAuditLog(r); got != ok {
+			t.Errorf("CanReadAuditLog(%q) = %v, want %v", r, got, ok)
 		}
 	}
 }
-
-func TestValidatePassword(t *testing.T) {
-	for _, ok := range []string{"12345678", "correct horse battery staple", "пароль-пароль", string(repeat('x', 256))} {
-		if err := guildhall.ValidatePassword(ok); err != nil {
-			t.Errorf("ValidatePassword(len %d) = %v, want ok", len(ok), err)
-		}
-	}
-	for _, bad := range []string{"", "1234567", string(repeat('x', 257)), "abcdefg\xff"} {
-		if guildhall.ErrorCode(guildhall.ValidatePassword(bad)) != guildhall.EINVALID {
-			t.Errorf("ValidatePassword(len %d) accepted", len(bad))
-		}
-	}
-}
-
-func repeat(r rune, n int) []rune {
-	out := make([]rune, n)
-	for i := range out {
-		out[i] = r
-	}
-	return out
-}
-
-func TestErrorCodeAndMessage(t *testing.T) {
-	err := guildhall.Errorf(guildhall.ECONFLICT, "bob is already a member of %s.", "Acme")
-	if guildhall.ErrorCode(err) != guildhall.ECONFLICT || guildhall.ErrorMessage(err) != "bob is already a member of Acme." {
-		t.Errorf("coded error: code %q message %q", guildhall.ErrorCode(err), guildhall.ErrorMessage(err))
-	}
-	plain := errTest("near \"SELEC\": syntax error")
-	if guildhall.ErrorCode(plain) != guildhall.EINTERNAL || guildhall.ErrorMessage(plain) != "Internal error." {
-		t.Errorf("an uncoded error must read as internal, got %q / %q", guildhall.ErrorCode(plain), guildhall.ErrorMessage(plain))
-	}
-}
-
-type errTest string
-
-func (e errTest) Error() string { return string(e) }

@@ -1,6 +1,7 @@
 package guildhall
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -11,6 +12,8 @@ const (
 	UsernameMaxLen = 32  // characters, from [a-z0-9_.-]
 	PasswordMinLen = 8   // characters (runes), per NIST SP 800-63B
 	PasswordMaxLen = 256 // characters; bounds the work a login can demand
+	// APIKeyTitleMaxLen bounds the name a key is recognised by.
+	APIKeyTitleMaxLen = 100 // bytes
 )
 
 // User is an account that can log in and belong to organizations.
@@ -51,6 +54,36 @@ type APIKey struct {
 	Created  time.Time
 	LastUsed time.Time // zero when never used
 	Preview  string    // "sk-..." plus the last four characters
+}
+
+// PasswordOperation is something only a password may authorize, never an
+// API key: a key that leaks must not be able to mint, list or revoke keys,
+// nor stand in for the password at login.
+type PasswordOperation string
+
+// The password-only operations, each worded as RequirePassword's refusal says it.
+const (
+	OpLogIn        PasswordOperation = "log in"
+	OpCreateAPIKey PasswordOperation = "create API keys"
+	OpListAPIKeys  PasswordOperation = "list API keys"
+	OpDeleteAPIKey PasswordOperation = "delete API keys"
+)
+
+// RequirePassword refuses op to an actor who authenticated with an API key.
+func RequirePassword(a Actor, op PasswordOperation) error {
+	if a.ViaAPIKey {
+		return Errorf(EFORBIDDEN, "An API key cannot %s; authenticate with your username and password.", op)
+	}
+	return nil
+}
+
+// NormalizeAPIKeyTitle trims a key's title and checks its length.
+func NormalizeAPIKeyTitle(title string) (string, error) {
+	title = strings.TrimSpace(title)
+	if len(title) > APIKeyTitleMaxLen {
+		return "", Errorf(EINVALID, "An API key's title must be at most %d characters.", APIKeyTitleMaxLen)
+	}
+	return title, nil
 }
 
 // ValidateUsername checks a username: 1 to 32 characters from [a-z0-9_.-],

@@ -35,29 +35,80 @@ var pragmas = []struct{ name, value, want string }{
 	{"synchronous", "FULL", "2"},
 }
 
-// Options configure a DB. The zero value of each field means its default.
+// Options configure a DB. DefaultOptions returns what production runs
+// with; start from it and change what you need. The convention, for every
+// field:
+//
+//   - A limit (MaxPendingInvites, InviteRate) holds the value in force, and
+//     0 turns it off, as the `guildhall serve` flags of the same names do.
+//     A negative limit is refused.
+//   - A field without an "off" (InviteTTL, ReadConns, Argon2, Now, Logger)
+//     left at its zero value takes DefaultOptions' value.
 type Options struct {
-	// InviteTTL is how long a pending invitation stays open (default 7 days).
+	// InviteTTL is how long a pending invitation stays open.
 	InviteTTL time.Duration
 	// Now is the clock; tests replace it to expire invitations.
 	Now func() time.Time
-	// Logger receives internal errors; slog.Default() if nil.
+	// Logger receives internal errors.
 	Logger *slog.Logger
-	// ReadConns bounds the reader pool (default 2 × GOMAXPROCS, at least 4).
+	// ReadConns bounds the reader pool.
 	ReadConns int
-	// Argon2 sets the password hashing cost (default DefaultArgon2).
+	// Argon2 sets the password hashing cost.
 	Argon2 Argon2Params
 	// SignupClosed refuses SignUp (add_user and the sign-up page).
 	SignupClosed bool
-	// MaxPendingInvites caps an organization's open invitations
-	// (0: DefaultMaxPendingInvites; negative: no cap).
+	// MaxPendingInvites caps an organization's open invitations (0: no cap).
 	MaxPendingInvites int
-	// InviteRate is how many invitations one user may send a minute
-	// (0: DefaultInviteRate; negative: no limit).
+	// InviteRate is how many invitations one user may send a minute (0: no limit).
 	InviteRate int
 	// GroupCommit commits concurrent write operations together, one
-	// savepoint each (see groupcommit.go); off by default.
+	// savepoint each (see groupcommit.go).
 	GroupCommit bool
+}
+
+// DefaultOptions returns the options production runs with: invitations
+// open for guildhall.DefaultInviteTTL, DefaultMaxPendingInvites and
+// DefaultInviteRate as the abuse limits, DefaultArgon2 as the hashing cost,
+// 2 × GOMAXPROCS readers (at least 4), the system clock and slog.Default.
+// Sign-up is open and group commit off.
+func DefaultOptions() Options {
+	return Options{
+		InviteTTL:         guildhall.DefaultInviteTTL,
+		Now:               time.Now,
+		Logger:            slog.Default(),
+		ReadConns:         max(4, 2*runtime.GOMAXPROCS(0)),
+		Argon2:            DefaultArgon2,
+		MaxPendingInvites: DefaultMaxPendingInvites,
+		InviteRate:        DefaultInviteRate,
+	}
+}
+
+// withDefaults fills the fields that have no "off" and were left zero, and
+// checks the limits.
+func (o Options) withDefaults() (Options, error) {
+	def := DefaultOptions()
+	if o.InviteTTL == 0 {
+		o.InviteTTL = def.InviteTTL
+	}
+	if o.Now == nil {
+		o.Now = def.Now
+	}
+	if o.Logger == nil {
+		o.Logger = def.Logger
+	}
+	if o.ReadConns == 0 {
+		o.ReadConns = def.ReadConns
+	}
+	if o.Argon2 == (Argon2Params{}) {
+		o.Argon2 = def.Argon2
+	}
+	switch {
+	case o.InviteTTL < 0 || o.ReadConns < 0:
+		return o, errors.New("options: InviteTTL and ReadConns must not be negative")
+	case o.MaxPendingInvites < 0 || o.InviteRate < 0:
+		return o, errors.New("options: a limit must not be negative; 0 turns it off")
+	}
+	return o, nil
 }
 
 // DB is the service: every exported method is one operation, run in one
@@ -86,27 +137,15 @@ type DB struct {
 // Open opens (creating if needed) the SQLite database at path, checks its
 // pragmas and applies pending migrations.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
-	if opts.InviteTTL <= 0 {
-		opts.InviteTTL = guildhall.DefaultInviteTTL
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.ReadConns <= 0 {
-		opts.ReadConns = max(4, 2*runtime.GOMAXPROCS(0))
-	}
-	if opts.Argon2 == (Argon2Params{}) {
-		opts.Argon2 = DefaultArgon2
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	db := &DB{path: path, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2), throttle: newLoginThrottle(), signupClosed: opts.SignupClosed}
-	db.maxPendingInvites = limitOption(opts.MaxPendingInvites, DefaultMaxPendingInvites)
-	db.inviteRatePerMinute = limitOption(opts.InviteRate, DefaultInviteRate)
+	db.maxPendingInvites = opts.MaxPendingInvites
+	db.inviteRatePerMinute = opts.InviteRate
 	db.inviteRate = newRateLimiter(db.inviteRatePerMinute)
 
-	var err error
 	if db.write, err = sql.Open("sqlite", DSN(path, "_txlock=immediate")); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}

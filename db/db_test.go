@@ -400,7 +400,7 @@ func TestCredentials(t *testing.T) {
 	_, err = d.ListAPIKeys(ctx, viaKey)
 	wantCode(t, err, guildhall.EFORBIDDEN)
 	wantCode(t, d.DeleteAPIKey(ctx, viaKey, key.ID), guildhall.EFORBIDDEN)
-	_, err = d.Login(ctx, viaKey)
+	_, err = d.LoginMemberships(ctx, viaKey)
 	wantCode(t, err, guildhall.EFORBIDDEN)
 
 	keys, err := d.ListAPIKeys(ctx, a)

@@ -17,7 +17,7 @@ func openGroupCommit(tb testing.TB, maxPending int) (*db.DB, string) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "guildhall.db")
 	d, err := db.Open(context.Background(), path, db.Options{Argon2: cheapArgon2, GroupCommit: true,
-		MaxPendingInvites: maxPending, InviteRate: -1})
+		MaxPendingInvites: maxPending})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 // TestGroupCommitCancelledBeforeStart: an operation whose context has ended
 // is not run, and says so.
 func TestGroupCommitCancelledBeforeStart(t *testing.T) {
-	d, _ := openGroupCommit(t, -1)
+	d, _ := openGroupCommit(t, 0)
 	owner := MustCreateUser(t, d, "olivia")
 	org := MustCreateOrg(t, d, owner, "Acme")
 	MustCreateUser(t, d, "bob")
@@ -95,7 +95,7 @@ func TestGroupCommitCancelledBeforeStart(t *testing.T) {
 // TestGroupCommitClose: Close commits what is queued, then refuses writes.
 func TestGroupCommitClose(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "guildhall.db")
-	d, err := db.Open(context.Background(), path, db.Options{Argon2: cheapArgon2, GroupCommit: true, InviteRate: -1})
+	d, err := db.Open(context.Background(), path, db.Options{Argon2: cheapArgon2, GroupCommit: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // Abuse limits on invitations, each configurable through Options (and the
-// `guildhall serve` flags --max-pending-invites and --invite-rate).
+// `guildhall serve` flags --max-pending-invites and --invite-rate), where 0
+// turns a limit off.
 const (
 	// DefaultMaxPendingInvites caps the open invitations of one
 	// organization: an account that may invite cannot flood it without end.
@@ -22,18 +23,6 @@ const (
 	// it sweeps out those whose allowance has refilled completely.
 	rateLimiterSweepSize = 4096
 )
-
-// limitOption resolves a limit from Options: zero means the default, a
-// negative number means no limit (returned as 0).
-func limitOption(v, def int) int {
-	switch {
-	case v == 0:
-		return def
-	case v < 0:
-		return 0
-	}
-	return v
-}
 
 // rateLimiter allows each key perMinute events a minute, in bursts of up to
 // perMinute, by the generic cell rate algorithm: per key it keeps only the

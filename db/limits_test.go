@@ -61,7 +61,7 @@ func pendingCount(tb testing.TB, path string, org int64) (rows, counted int) {
 
 func TestPendingInviteCap(t *testing.T) {
 	ctx := context.Background()
-	d, clk, path := openWithLimits(t, 3, -1)
+	d, clk, path := openWithLimits(t, 3, 0)
 	owner := MustCreateUser(t, d, "olivia")
 	org := MustCreateOrg(t, d, owner, "Acme")
 	other := MustCreateOrg(t, d, owner, "Other")
@@ -126,7 +126,7 @@ func TestPendingInviteCap(t *testing.T) {
 
 func TestPendingInviteCapUnderRace(t *testing.T) {
 	const limit, racers = 5, 24
-	d, _, path := openWithLimits(t, limit, -1)
+	d, _, path := openWithLimits(t, limit, 0)
 	owner := MustCreateUser(t, d, "olivia")
 	org := MustCreateOrg(t, d, owner, "Acme")
 	for i := range racers {
@@ -155,7 +155,7 @@ func TestPendingInviteCapUnderRace(t *testing.T) {
 
 func TestInviteRate(t *testing.T) {
 	ctx := context.Background()
-	d, clk, _ := openWithLimits(t, -1, 3)
+	d, clk, _ := openWithLimits(t, 0, 3)
 	owner := MustCreateUser(t, d, "olivia")
 	admin := MustCreateUser(t, d, "adam")
 	org := MustCreateOrg(t, d, owner, "Acme")

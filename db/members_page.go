@@ -14,10 +14,6 @@ const membersWhere = `
 	WHERE m.organization_id = ?1 AND (m.status = 'active' OR m.expires > ?2)
 	  AND u.username LIKE ?3 ESCAPE '\'`
 
-// membersOrder is the order of member lists: open invitations first (they
-// are what owners and admins act on), then by rank, then by username.
-const membersOrder = `m.status DESC, CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 WHEN 'member' THEN 2 ELSE 3 END, u.username`
-
 // ListMembersPage returns one page of an organization's members and open
 // invitations, in FetchOrganizationMembers' order, optionally only those
 // whose username contains search. Only active members may look. limit 0

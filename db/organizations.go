@@ -196,11 +196,12 @@ func (db *DB) ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int
 			return guildhall.Errorf(guildhall.ECONFLICT, "%s has not accepted the invitation yet; revoke it and invite again with the new role.", username)
 		}
 		self := target.userID == a.UserID
-		if self {
-			return guildhall.Errorf(guildhall.EFORBIDDEN, "You cannot change your own role.")
-		}
 		if !guildhall.CanChangeRole(actorRole, self, target.role, role) {
-			if !guildhall.CanManage(actorRole, target.role) {
+			// The rule said no; say which part of it.
+			switch {
+			case self:
+				return guildhall.Errorf(guildhall.EFORBIDDEN, "You cannot change your own role.")
+			case !guildhall.CanGrant(actorRole, target.role):
 				return guildhall.Errorf(guildhall.EFORBIDDEN, "As %s you cannot change the role of %s, who is %s.", article(actorRole), username, article(target.role))
 			}
 			return cannotGrant(actorRole, role)
@@ -349,14 +350,6 @@ func (tx *Tx) userID(ctx context.Context, username string) (int64, error) {
 		return 0, guildhall.Errorf(guildhall.ENOTFOUND, "There is no user named %q.", username)
 	}
 	return id, err
-}
-
-// audit records one membership change in the current transaction.
-func (tx *Tx) audit(ctx context.Context, orgID int64, actor, action, target string, role guildhall.Role) error {
-	_, err := tx.ExecContext(ctx, `
-		INSERT INTO audit_events (organization_id, time, actor, action, target, role)
-		VALUES (?, ?, ?, ?, ?, ?)`, orgID, unix(tx.now), actor, action, target, string(role))
-	return err
 }
 
 // cannotGrant explains a refused grant in terms of what the actor may grant.

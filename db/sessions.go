@@ -167,6 +167,3 @@ func (db *DB) SessionKeys(ctx context.Context) ([][]byte, error) {
 	})
 	return keys, err
 }
-
-// SignupOpen reports whether people may create their own accounts here.
-func (db *DB) SignupOpen() bool { return !db.signupClosed }

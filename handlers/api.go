@@ -34,7 +34,7 @@ func (s *Server) handleAPI(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	var actor guildhall.Actor
-	if fn.auth != authNone {
+	if fn.auth() != authNone {
 		creds := args.auth
 		if creds == nil {
 			creds = bearer(c.Request())
@@ -45,6 +45,11 @@ func (s *Server) handleAPI(c echo.Context) error {
 		creds.ClientAddr = c.RealIP()
 		if actor, err = s.svc.Authenticate(ctx, *creds); err != nil {
 			return err
+		}
+		if fn.password != "" {
+			if err := guildhall.RequirePassword(actor, fn.password); err != nil {
+				return err
+			}
 		}
 	}
 	result, err := fn.call(c, actor, args)

@@ -38,7 +38,9 @@ var fuzzSessionKey = bytes.Repeat([]byte("k"), handlers.SessionKeyMinBytes)
 func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	tb.Helper()
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(tb.TempDir(), "guildhall.db"), db.Options{Argon2: cheapArgon2})
+	opts := db.DefaultOptions()
+	opts.Argon2 = cheapArgon2
+	store, err := db.Open(ctx, filepath.Join(tb.TempDir(), "guildhall.db"), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 			tb.Fatal(err)
 		}
 	}
-	server := handlers.New(store, handlers.Config{SessionKeys: [][]byte{fuzzSessionKey}})
+	server := handlers.New(store, handlers.Config{Sessions: store, SessionKeys: [][]byte{fuzzSessionKey}})
 	return &fuzzEnv{store: store, server: server, key: key, org: org.ID}
 }
 

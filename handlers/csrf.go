@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/url"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -23,8 +22,8 @@ import (
 // "pre-session" cookie, which costs no database row. Every state-changing
 // page request must carry the token (hidden field csrf_token, or the
 // X-CSRF-Token header htmx sends from hx-headers) and must not come from
-// another site (Origin, Sec-Fetch-Site). The JSON API never reads cookies,
-// so it needs no token.
+// another site, as net/http's CrossOriginProtection judges by Sec-Fetch-Site
+// and Origin. The JSON API never reads cookies, so it needs no token.
 const (
 	// preSessionCookieName names the cookie that binds forms shown before sign-in.
 	preSessionCookieName = "guildhall_presession"
@@ -39,11 +38,17 @@ var errCSRF = guildhall.Errorf(guildhall.EFORBIDDEN,
 // errCrossSite is the answer to a post sent from another site.
 var errCrossSite = guildhall.Errorf(guildhall.EFORBIDDEN, "Requests from other sites are refused.")
 
-// csrfGuard makes and checks CSRF tokens.
+// csrfGuard makes and checks CSRF tokens, and refuses cross-origin posts.
 type csrfGuard struct {
 	keys    [][]byte // the session signing keys; the first makes tokens, all verify
 	codecs  []securecookie.Codec
 	options sessions.Options
+	// crossOrigin refuses a post a browser says comes from another origin:
+	// Sec-Fetch-Site other than same-origin or none (a user's own
+	// navigation), or, from browsers that do not send it, an Origin whose
+	// host is not this one. Clients that send neither (curl, old browsers)
+	// still need the token.
+	crossOrigin *http.CrossOriginProtection
 }
 
 func newCSRFGuard(keys [][]byte, secure bool) *csrfGuard {
@@ -60,7 +65,7 @@ func newCSRFGuard(keys [][]byte, secure bool) *csrfGuard {
 	}
 	return &csrfGuard{keys: keys, codecs: codecs, options: sessions.Options{
 		Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
-	}}
+	}, crossOrigin: http.NewCrossOriginProtection()}
 }
 
 // tokenFor computes the token bound to binding under key.
@@ -124,23 +129,6 @@ func (g *csrfGuard) valid(c echo.Context, sess *sessions.Session, token string) 
 	return false
 }
 
-// checkSameOrigin refuses a request that a browser says comes from another
-// site: Sec-Fetch-Site other than same-origin, or an Origin whose host is
-// not this one. Clients that send neither (curl, old browsers) still need
-// the token.
-func checkSameOrigin(r *http.Request) error {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return errCrossSite
-	}
-	if origin := r.Header.Get(echo.HeaderOrigin); origin != "" {
-		u, err := url.Parse(origin)
-		if err != nil || u.Host == "" || u.Host != r.Host {
-			return errCrossSite
-		}
-	}
-	return nil
-}
-
 // checkCSRF guards every state-changing page request: it must come from
 // this site and carry the token of the visitor's session. It runs before
 // the handler, so a refused request changes nothing.
@@ -151,8 +139,8 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
-		if err := checkSameOrigin(r); err != nil {
-			return err
+		if s.web.csrf.crossOrigin.Check(r) != nil {
+			return errCrossSite
 		}
 		r.Body = http.MaxBytesReader(c.Response(), r.Body, MaxFormBytes)
 		if err := r.ParseForm(); err != nil {

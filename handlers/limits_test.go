@@ -67,7 +67,7 @@ func serve(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRe
 // TestHostileJSONRefusedBeforeHashing: deeply nested or oversized JSON is
 // refused by the decoder, before any password is hashed.
 func TestHostileJSONRefusedBeforeHashing(t *testing.T) {
-	svc := newWatchedService(t, db.Options{})
+	svc := newWatchedService(t, db.DefaultOptions())
 	h := handlers.New(svc, handlers.Config{})
 	deep := func(prefix string, depth int) string {
 		return prefix + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "}}"
@@ -105,15 +105,17 @@ func TestHostileJSONRefusedBeforeHashing(t *testing.T) {
 // TestInviteLimitsThroughAPI: both limits answer 429 with Retry-After.
 func TestInviteLimitsThroughAPI(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		opts db.Options
-		max  time.Duration
+		name             string
+		maxPending, rate int // 0: off
+		max              time.Duration
 	}{
-		{"pending cap", db.Options{MaxPendingInvites: 1, InviteRate: -1}, guildhall.DefaultInviteTTL},
-		{"invite rate", db.Options{MaxPendingInvites: -1, InviteRate: 1}, time.Minute},
+		{"pending cap", 1, 0, guildhall.DefaultInviteTTL},
+		{"invite rate", 0, 1, time.Minute},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			svc := newWatchedService(t, c.opts)
+			opts := db.DefaultOptions()
+			opts.MaxPendingInvites, opts.InviteRate = c.maxPending, c.rate
+			svc := newWatchedService(t, opts)
 			h := handlers.New(svc, handlers.Config{})
 			ctx := context.Background()
 			u, err := svc.CreateUser(ctx, "olivia", "password-olivia", false)
@@ -153,7 +155,7 @@ func TestInviteLimitsThroughAPI(t *testing.T) {
 
 // TestRequestDeadlineReachesService: the service sees each request's deadline.
 func TestRequestDeadlineReachesService(t *testing.T) {
-	svc := newWatchedService(t, db.Options{})
+	svc := newWatchedService(t, db.DefaultOptions())
 	h := handlers.New(svc, handlers.Config{})
 	ctx := context.Background()
 	u, err := svc.CreateUser(ctx, "olivia", "password-olivia", false)
@@ -175,7 +177,7 @@ func TestRequestDeadlineReachesService(t *testing.T) {
 
 // TestMembersPageThroughAPI: search, offset and limit page the member list.
 func TestMembersPageThroughAPI(t *testing.T) {
-	svc := newWatchedService(t, db.Options{})
+	svc := newWatchedService(t, db.DefaultOptions())
 	h := handlers.New(svc, handlers.Config{})
 	ctx := context.Background()
 	u, err := svc.CreateUser(ctx, "olivia", "password-olivia", false)

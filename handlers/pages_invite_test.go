@@ -62,7 +62,7 @@ func TestInviteWithHTMX(t *testing.T) {
 		{"nobody", "member", http.StatusNotFound, `There is no user named "nobody".`},
 		{"bob", "viewer", http.StatusConflict, "bob has already been invited to Acme."},
 		{"mary", "viewer", http.StatusConflict, "mary is already a member of Acme."},
-		{"bob", "emperor", http.StatusBadRequest, `member_class must be one of owner, admin, member or viewer, not "emperor".`},
+		{"bob", "emperor", http.StatusBadRequest, `Role must be one of owner, admin, member or viewer, not "emperor".`},
 		{"", "member", http.StatusBadRequest, "Enter the username of the person to invite."},
 	} {
 		before := w.env.memberships(w.owner, w.orgID)

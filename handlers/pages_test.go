@@ -44,9 +44,12 @@ type pageEnvOptions struct {
 	secureCookies  bool
 	signupClosed   bool
 	trustedProxies []*net.IPNet
-	inviteRate     int // db.Options.InviteRate; 0 for the default
+	inviteRate     int // db.Options.InviteRate; 0 keeps the default
 }
 
+// newPageEnv opens the database as `guildhall serve` does by default
+// (group commit, the default limits), but with cheap password hashes, and
+// serves the pages and the API over it.
 func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 	t.Helper()
 	var o pageEnvOptions
@@ -54,7 +57,12 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 		o = opts[0]
 	}
 	env := &pageEnv{t: t, path: filepath.Join(t.TempDir(), "guildhall.db"), now: time.Now()}
-	store, err := db.Open(context.Background(), env.path, db.Options{Argon2: cheapArgon2, Now: env.clock, SignupClosed: o.signupClosed, GroupCommit: true, InviteRate: o.inviteRate})
+	dbOpts := testOptions(env.clock)
+	dbOpts.SignupClosed = o.signupClosed
+	if o.inviteRate != 0 {
+		dbOpts.InviteRate = o.inviteRate
+	}
+	store, err := db.Open(context.Background(), env.path, dbOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +71,8 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 		t.Fatal(err)
 	}
 	env.srv = httptest.NewServer(handlers.New(store, handlers.Config{
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Sessions: store, SignupClosed: o.signupClosed,
 		SessionKeys: env.keys, SecureCookies: o.secureCookies, TrustedProxies: o.trustedProxies,
 	}))
 	t.Cleanup(func() { env.srv.Close(); store.Close() })
@@ -447,7 +456,7 @@ func TestSessionsSurviveARestart(t *testing.T) {
 	if len(keys) != 1 || string(keys[0]) != string(env.keys[0]) {
 		t.Fatal("SessionKeys generated a second key instead of keeping the first")
 	}
-	other := httptest.NewServer(handlers.New(env.store, handlers.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SessionKeys: keys}))
+	other := httptest.NewServer(handlers.New(env.store, handlers.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Sessions: env.store, SessionKeys: keys}))
 	defer other.Close()
 	req, _ := http.NewRequest(http.MethodGet, other.URL+"/", nil)
 	req.AddCookie(v.cookie("guildhall_session"))
@@ -457,7 +466,7 @@ func TestSessionsSurviveARestart(t *testing.T) {
 	}
 	// Rotation: a new key first, the old one still verifies.
 	rotated := httptest.NewServer(handlers.New(env.store, handlers.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SessionKeys: [][]byte{[]byte("a-brand-new-key-of-at-least-32-bytes!"), keys[0]}}))
+		Sessions: env.store, SessionKeys: [][]byte{[]byte("a-brand-new-key-of-at-least-32-bytes!"), keys[0]}}))
 	defer rotated.Close()
 	req, _ = http.NewRequest(http.MethodGet, rotated.URL+"/", nil)
 	req.AddCookie(v.cookie("guildhall_session"))

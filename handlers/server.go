@@ -5,11 +5,9 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -22,7 +20,7 @@ import (
 type Service interface {
 	SignUp(ctx context.Context, username, password string) (guildhall.User, error)
 	Authenticate(ctx context.Context, c guildhall.Credentials) (guildhall.Actor, error)
-	Login(ctx context.Context, a guildhall.Actor) ([]guildhall.Membership, error)
+	LoginMemberships(ctx context.Context, a guildhall.Actor) ([]guildhall.Membership, error)
 	CreateAPIKey(ctx context.Context, a guildhall.Actor, title string) (guildhall.APIKey, string, error)
 	ListAPIKeys(ctx context.Context, a guildhall.Actor) ([]guildhall.APIKey, error)
 	DeleteAPIKey(ctx context.Context, a guildhall.Actor, id int64) error
@@ -39,20 +37,26 @@ type Service interface {
 	AuditLog(ctx context.Context, a guildhall.Actor, orgID int64, limit int) ([]guildhall.AuditEvent, error)
 }
 
-// Config configures a Server.
+// Config configures a Server. Everything the server depends on besides the
+// Service is a field here, so the wiring is visible where it is done.
 type Config struct {
 	Logger *slog.Logger
 
-	// Pages (see pages.go, session_store.go, csrf.go).
-	// Sessions stores sign-in sessions; nil means the Service, if it can.
+	// Pages (see pages.go, session.go, session_store.go, csrf.go).
+	// Sessions stores sign-in sessions; nil serves the API alone, without
+	// the pages.
 	Sessions SessionStorage
+	// SignupClosed hides the sign-up page and its links; set it together
+	// with the service's own refusal (db.Options.SignupClosed).
+	SignupClosed bool
 	// SessionKeys sign session cookies: the first signs, all verify (for
 	// rotation). Empty means a random key, good until the process ends.
 	SessionKeys [][]byte
 	// SecureCookies marks cookies Secure, for deployments behind TLS.
 	SecureCookies bool
 	// SessionIdleTimeout and SessionMaxAge end a session after that long
-	// without a request, or that long after sign-in; zero means the default.
+	// without a request, or that long after sign-in; zero means
+	// DefaultSessionIdleTimeout and DefaultSessionMaxAge.
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
@@ -93,7 +97,9 @@ func New(svc Service, cfg Config) *Server {
 		}
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
 	}
-	s.web = newWebPages(svc, cfg, cfg.Logger)
+	if cfg.Sessions != nil {
+		s.web = newWebPages(cfg)
+	}
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
 	e.Use(requestDeadline(RequestTimeout))
@@ -138,104 +144,3 @@ func (s *Server) routes() {
 
 // ServeHTTP makes the Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
-
-// statusOf maps an error code to its HTTP status: the one place that does.
-func statusOf(code string) int {
-	switch code {
-	case guildhall.EINVALID:
-		return http.StatusBadRequest
-	case guildhall.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case guildhall.EFORBIDDEN:
-		return http.StatusForbidden
-	case guildhall.ENOTFOUND:
-		return http.StatusNotFound
-	case guildhall.ECONFLICT:
-		return http.StatusConflict
-	case guildhall.EGONE:
-		return http.StatusGone
-	case guildhall.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case guildhall.ERATELIMITED:
-		return http.StatusTooManyRequests
-	case guildhall.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// fromEchoError turns Echo's own errors (no route, wrong method, a
-// middleware's refusal) into coded errors.
-func fromEchoError(he *echo.HTTPError) *guildhall.Error {
-	switch he.Code {
-	case http.StatusNotFound:
-		return guildhall.Errorf(guildhall.ENOTFOUND, "Not found.")
-	case http.StatusMethodNotAllowed:
-		return guildhall.Errorf(guildhall.EINVALID, "This method is not allowed here; use GET or POST.")
-	case http.StatusRequestEntityTooLarge:
-		return guildhall.Errorf(guildhall.ETOOLARGE, "The request body is too large.")
-	case http.StatusForbidden:
-		return guildhall.Errorf(guildhall.EFORBIDDEN, "Forbidden.")
-	case http.StatusBadRequest:
-		return guildhall.Errorf(guildhall.EINVALID, "Bad request.")
-	}
-	return nil
-}
-
-// handleError answers every failure with the error envelope. Errors that
-// are not coded are logged with the request id and shown as "Internal error.".
-func (s *Server) handleError(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		if ge := fromEchoError(he); ge != nil {
-			err = ge
-		}
-	}
-	code := guildhall.ErrorCode(err)
-	status := statusOf(code)
-	if he != nil && he.Code == http.StatusMethodNotAllowed {
-		status = he.Code
-	}
-	if code == guildhall.EINTERNAL {
-		s.log.ErrorContext(c.Request().Context(), "internal error",
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-			"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-	}
-	var ge *guildhall.Error
-	if errors.As(err, &ge) && ge.RetryAfter > 0 {
-		c.Response().Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
-	}
-	body := failure{Success: false, Error: guildhall.ErrorMessage(err), Code: code}
-	if c.Request().Method == http.MethodHead {
-		c.NoContent(status)
-		return
-	}
-	if s.web != nil && !isAPIPath(c.Request().URL.Path) {
-		s.renderErrorPage(c, status, body.Error)
-		return
-	}
-	c.JSON(status, body)
-}
-
-// failure is the envelope of every error answer.
-type failure struct {
-	Success bool   `json:"success"`
-	Error   string `json:"error"`
-	Code    string `json:"code"`
-}
-
-// logPanic logs a recovered panic; the client sees only the generic 500.
-func (s *Server) logPanic(c echo.Context, err error, stack []byte) error {
-	s.log.ErrorContext(c.Request().Context(), "panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-		"path", c.Request().URL.Path, "err", err, "stack", string(stack))
-	return err
-}
-
-// retryAfterSeconds formats a wait for the Retry-After header: whole
-// seconds, rounded up, at least 1.
-func retryAfterSeconds(d time.Duration) string {
-	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
-}

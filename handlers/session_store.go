@@ -49,10 +49,6 @@ const sessionUserKey = "user_id"
 // values; it is not stored with the data.
 type sessionRecordKey struct{}
 
-// flashErrorKey holds flash messages that report a refusal; gorilla's
-// default flash key holds the good news.
-const flashErrorKey = "_flash_error"
-
 // sessionStore is a gorilla/sessions Store backed by the service's
 // database. The cookie carries only a securecookie-signed random id; the
 // row holds the user, the times and the other values. Only signed-in
@@ -104,10 +100,7 @@ func (st *sessionStore) Get(r *http.Request, name string) (*sessions.Session, er
 // empty one when there is no cookie, its signature is wrong, or its row has
 // ended. Only a storage failure is an error.
 func (st *sessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
-	s := sessions.NewSession(st, name)
-	opts := st.options
-	s.Options = &opts
-	s.IsNew = true
+	s := st.anonymous()
 	cookie, err := r.Cookie(name)
 	if err != nil {
 		return s, nil
@@ -136,6 +129,39 @@ func (st *sessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	return s, nil
 }
 
+// anonymous returns a new, empty session with the store's cookie options:
+// a visitor who is not signed in.
+func (st *sessionStore) anonymous() *sessions.Session {
+	s := sessions.NewSession(st, sessionCookieName)
+	opts := st.options
+	s.Options, s.IsNew = &opts, true
+	return s
+}
+
+// signedIn returns a new session that signs userID in. It is not stored
+// yet: Save gives it a fresh random id and row.
+func (st *sessionStore) signedIn(userID int64) *sessions.Session {
+	s := st.anonymous()
+	s.Values[sessionUserKey] = userID
+	return s
+}
+
+// deleteRow deletes the stored row of s, if it has one, so that its cookie
+// signs in nobody any more; the cookie itself is left for the caller to
+// replace. A nil or anonymous session has nothing to delete.
+func (st *sessionStore) deleteRow(ctx context.Context, s *sessions.Session) error {
+	if s == nil || s.ID == "" {
+		return nil
+	}
+	return st.storage.DeleteSession(ctx, s.ID)
+}
+
+// end signs s out: its row is deleted and its cookie expired.
+func (st *sessionStore) end(r *http.Request, w http.ResponseWriter, s *sessions.Session) error {
+	s.Options.MaxAge = -1
+	return st.Save(r, w, s)
+}
+
 // Save stores the session and sets its cookie. A session with MaxAge < 0
 // is deleted and its cookie expired. A new session with a user gets a
 // fresh random id and row; an existing one has its values rewritten if
@@ -143,10 +169,8 @@ func (st *sessionStore) New(r *http.Request, name string) (*sessions.Session, er
 func (st *sessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions.Session) error {
 	ctx := r.Context()
 	if s.Options.MaxAge < 0 {
-		if s.ID != "" {
-			if err := st.storage.DeleteSession(ctx, s.ID); err != nil {
-				return err
-			}
+		if err := st.deleteRow(ctx, s); err != nil {
+			return err
 		}
 		http.SetCookie(w, sessions.NewCookie(s.Name(), "", s.Options))
 		return nil

@@ -153,7 +153,7 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, Logger: logger, SignupClosed: !cfg.signup,
-		MaxPendingInvites: offIfZero(cfg.maxPendingInvites), InviteRate: offIfZero(cfg.inviteRate), GroupCommit: cfg.groupCommit})
+		MaxPendingInvites: cfg.maxPendingInvites, InviteRate: cfg.inviteRate, GroupCommit: cfg.groupCommit})
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: handlers.New(store, handlers.Config{Logger: logger, SessionKeys: keys, SecureCookies: cfg.secureCookies,
+		Handler: handlers.New(store, handlers.Config{Logger: logger, Sessions: store, SignupClosed: !cfg.signup, SessionKeys: keys, SecureCookies: cfg.secureCookies,
 			SessionIdleTimeout: cfg.sessionIdle, SessionMaxAge: cfg.sessionMaxAge, TrustedProxies: cfg.trustedProxies}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -199,14 +199,6 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// offIfZero turns a flag's "0: no limit" into db.Options' "negative: no limit".
-func offIfZero(limit int) int {
-	if limit == 0 {
-		return -1
-	}
-	return limit
 }
 
 // userAdd creates a user from the shell, reading the password from the

@@ -27,13 +27,14 @@ func (k paramKind) String() string {
 	return [...]string{"a string", "an integer", "a boolean", "an auth object"}[k]
 }
 
-// authKind says what credentials a function needs.
+// authKind says what credentials a function needs. It is derived from the
+// function's entry (see function.auth), never declared on its own.
 type authKind int
 
 const (
 	authNone     authKind = iota // anyone may call it
 	authAny                      // an API key or a password
-	authPassword                 // a password; the service refuses API keys
+	authPassword                 // a password: guildhall.RequirePassword refuses API keys
 )
 
 // param describes one parameter of an API function.
@@ -51,9 +52,25 @@ type param struct {
 type function struct {
 	Name        string
 	Description string
-	auth        authKind
-	Params      []param
-	call        func(c echo.Context, a guildhall.Actor, args args) (any, error)
+	// public functions take no credentials (add_user).
+	public bool
+	// password names the password-only operation the function performs:
+	// the dispatcher refuses it to an API key by guildhall.RequirePassword,
+	// the rule the service applies too, and help says "password".
+	password guildhall.PasswordOperation
+	Params   []param
+	call     func(c echo.Context, a guildhall.Actor, args args) (any, error)
+}
+
+// auth is what credentials the function needs, as its entry says.
+func (fn *function) auth() authKind {
+	switch {
+	case fn.public:
+		return authNone
+	case fn.password != "":
+		return authPassword
+	}
+	return authAny
 }
 
 // args holds a call's decoded arguments by name; decode has checked every
@@ -70,13 +87,35 @@ func (a args) Bool(name string) bool     { v, _ := a.values[name].(bool); return
 // has reports whether an optional parameter without a default was given.
 func (a args) has(name string) bool { _, ok := a.values[name]; return ok }
 
+// Role reads a role parameter. The domain's refusal speaks of a role, as a
+// person filling in a form knows it; the message names the parameter the
+// API caller sent.
+func (a args) Role(name string) (guildhall.Role, error) {
+	r, err := guildhall.ParseRole(a.String(name))
+	return r, namedParam(name, err)
+}
+
+// Subset reads the parameter that selects which memberships to list.
+func (a args) Subset(name string) (guildhall.MembershipSubset, error) {
+	v, err := guildhall.ParseMembershipSubset(a.String(name))
+	return v, namedParam(name, err)
+}
+
+// namedParam puts the parameter's name before a domain refusal of its value.
+func namedParam(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return guildhall.Errorf(guildhall.ErrorCode(err), "Parameter %q: %s", name, guildhall.ErrorMessage(err))
+}
+
 // decode checks raw arguments against the function's parameters: every key
 // must be known (auth included, for functions that take it), required ones
 // present, each of the right type. JSON null counts as absent.
 func (fn *function) decode(raw map[string]json.RawMessage) (args, error) {
 	out := args{values: map[string]any{}}
 	for name, value := range raw {
-		if name == "auth" && fn.auth != authNone {
+		if name == "auth" && fn.auth() != authNone {
 			if jsonType(value) == "null" {
 				continue
 			}
@@ -190,7 +229,7 @@ func (s *Server) registry() []*function {
 	svc := s.svc
 	return []*function{
 		{
-			Name: "add_user", Description: "Sign up a new user.", auth: authNone,
+			Name: "add_user", Description: "Sign up a new user.", public: true,
 			Params: []param{
 				{Name: "username", Kind: kindString, Required: true, Description: "1 to 32 characters from a-z, 0-9, '_', '.', '-', at least one letter or digit."},
 				{Name: "password", Kind: kindString, Required: true, Description: "8 to 256 characters."},
@@ -204,9 +243,9 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "login", Description: "Check a username and password; returns the user and their memberships.", auth: authPassword,
+			Name: "login", Description: "Check a username and password; returns the user and their memberships.", password: guildhall.OpLogIn,
 			call: func(c echo.Context, actor guildhall.Actor, _ args) (any, error) {
-				ms, err := svc.Login(c.Request().Context(), actor)
+				ms, err := svc.LoginMemberships(c.Request().Context(), actor)
 				if err != nil {
 					return nil, err
 				}
@@ -214,7 +253,7 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "create_api_key", Description: "Create an API key; the key is shown in this answer only.", auth: authPassword,
+			Name: "create_api_key", Description: "Create an API key; the key is shown in this answer only.", password: guildhall.OpCreateAPIKey,
 			Params: []param{{Name: "title", Kind: kindString, Default: "", Description: "A name to recognise the key by."}},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
 				k, secret, err := svc.CreateAPIKey(c.Request().Context(), actor, a.String("title"))
@@ -225,7 +264,7 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "fetch_api_keys", Description: "List your API keys (previews only).", auth: authPassword,
+			Name: "fetch_api_keys", Description: "List your API keys (previews only).", password: guildhall.OpListAPIKeys,
 			call: func(c echo.Context, actor guildhall.Actor, _ args) (any, error) {
 				keys, err := svc.ListAPIKeys(c.Request().Context(), actor)
 				if err != nil {
@@ -239,14 +278,14 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "delete_api_key", Description: "Revoke one of your API keys.", auth: authPassword,
+			Name: "delete_api_key", Description: "Revoke one of your API keys.", password: guildhall.OpDeleteAPIKey,
 			Params: []param{{Name: "api_key_id", Kind: kindInt, Required: true, Description: "The id from create_api_key or fetch_api_keys."}},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
 				return nil, svc.DeleteAPIKey(c.Request().Context(), actor, a.Int("api_key_id"))
 			},
 		},
 		{
-			Name: "create_organization", Description: "Create an organization with you as its owner.", auth: authAny,
+			Name: "create_organization", Description: "Create an organization with you as its owner.",
 			Params: []param{
 				{Name: "organization_name", Kind: kindString, Required: true, Description: "1 to 100 characters."},
 				{Name: "organization_description", Kind: kindString, Default: "", Description: "Up to 2000 characters."},
@@ -262,29 +301,36 @@ func (s *Server) registry() []*function {
 		{
 			Name:        "invite_user_to_organization",
 			Description: "Invite a user to an organization. Owners may grant any role; others only roles ranked below their own. Inviting someone already a member or already invited is a conflict.",
-			auth:        authAny,
 			Params: []param{
 				{Name: "username_to_invite", Kind: kindString, Required: true, Description: "The username of the user to invite."},
 				paramOrganizationID,
 				{Name: "member_class", Kind: kindString, Default: string(guildhall.DefaultInviteRole), Description: "The role to grant: owner, admin, member or viewer."},
 			},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
-				_, err := svc.InviteUser(c.Request().Context(), actor, a.Int("organization_id"), a.String("username_to_invite"), guildhall.Role(a.String("member_class")))
+				role, err := a.Role("member_class")
+				if err != nil {
+					return nil, err
+				}
+				_, err = svc.InviteUser(c.Request().Context(), actor, a.Int("organization_id"), a.String("username_to_invite"), role)
 				return nil, err
 			},
 		},
 		{
-			Name: "resolve_organization_invitation", Description: "Accept or decline your invitation to an organization.", auth: authAny,
+			Name: "resolve_organization_invitation", Description: "Accept or decline your invitation to an organization.",
 			Params: []param{paramOrganizationID, {Name: "accept", Kind: kindBool, Required: true, Description: "true to accept, false to decline."}},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
 				return nil, svc.ResolveInvitation(c.Request().Context(), actor, a.Int("organization_id"), a.Bool("accept"))
 			},
 		},
 		{
-			Name: "fetch_memberships", Description: "List your memberships, open invitations, or both.", auth: authAny,
+			Name: "fetch_memberships", Description: "List your memberships, open invitations, or both.",
 			Params: []param{{Name: "return_subset", Kind: kindString, Default: string(guildhall.SubsetAccepted), Description: "\"accepted\", \"open_invitations\" or \"all\"."}},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
-				ms, err := svc.FetchMemberships(c.Request().Context(), actor, guildhall.MembershipSubset(a.String("return_subset")))
+				subset, err := a.Subset("return_subset")
+				if err != nil {
+					return nil, err
+				}
+				ms, err := svc.FetchMemberships(c.Request().Context(), actor, subset)
 				if err != nil {
 					return nil, err
 				}
@@ -295,7 +341,7 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "fetch_memberships_of_organization", Description: "List an organization's members and open invitations (members only): all of them, or one page when search, offset or limit is given.", auth: authAny,
+			Name: "fetch_memberships_of_organization", Description: "List an organization's members and open invitations (members only): all of them, or one page when search, offset or limit is given.",
 			Params: []param{paramOrganizationID,
 				{Name: "search", Kind: kindString, Description: "Only usernames containing this; pages the answer."},
 				{Name: "offset", Kind: kindInt, Description: "Rows to skip; pages the answer."},
@@ -319,28 +365,32 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "change_organization_member_role", Description: "Change an active member's role.", auth: authAny,
+			Name: "change_organization_member_role", Description: "Change an active member's role.",
 			Params: []param{paramOrganizationID, paramUsername, {Name: "member_class", Kind: kindString, Required: true, Description: "The new role."}},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
-				return nil, svc.ChangeMemberRole(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"), guildhall.Role(a.String("member_class")))
+				role, err := a.Role("member_class")
+				if err != nil {
+					return nil, err
+				}
+				return nil, svc.ChangeMemberRole(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"), role)
 			},
 		},
 		{
-			Name: "revoke_organization_invitation", Description: "Withdraw a pending invitation.", auth: authAny,
+			Name: "revoke_organization_invitation", Description: "Withdraw a pending invitation.",
 			Params: []param{paramOrganizationID, paramUsername},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
 				return nil, svc.RevokeInvitation(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"))
 			},
 		},
 		{
-			Name: "remove_organization_member", Description: "Remove a member, or leave (name yourself).", auth: authAny,
+			Name: "remove_organization_member", Description: "Remove a member, or leave (name yourself).",
 			Params: []param{paramOrganizationID, paramUsername},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
 				return nil, svc.RemoveMember(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"))
 			},
 		},
 		{
-			Name: "fetch_organization_audit_log", Description: "The organization's membership changes, newest first (owners and admins).", auth: authAny,
+			Name: "fetch_organization_audit_log", Description: "The organization's membership changes, newest first (owners and admins).",
 			Params: []param{paramOrganizationID},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
 				events, err := svc.AuditLog(c.Request().Context(), actor, a.Int("organization_id"), 0)
@@ -375,8 +425,8 @@ type helpParam struct {
 
 func (fn *function) help() helpEntry {
 	e := helpEntry{Name: fn.Name, Description: fn.Description, Parameters: []helpParam{}}
-	e.Auth = [...]string{"none", "api_key or password", "password"}[fn.auth]
-	if fn.auth != authNone {
+	e.Auth = [...]string{"none", "api_key or password", "password"}[fn.auth()]
+	if fn.auth() != authNone {
 		e.Parameters = append(e.Parameters, helpParam{Name: "auth", Type: "object", Required: false,
 			Description: "{\"api_key\": \"sk-...\"} or {\"username\": ..., \"password\": ...}; without it, the Authorization: Bearer header is used."})
 	}

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -111,56 +110,3 @@ func (h *hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
-
-// API keys are "sk-" and 48 characters of base62: about 285 bits from
-// crypto/rand, so a fast hash (SHA-256) is enough to store them: there is
-// nothing to brute-force that a slow hash would protect.
-const (
-	apiKeyPrefix = "sk-"
-	apiKeyLen    = 48
-	base62       = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-)
-
-// newAPIKey returns a fresh random key. Bytes are drawn by rejection
-// sampling so every base62 character is equally likely.
-func newAPIKey() string {
-	var b strings.Builder
-	b.WriteString(apiKeyPrefix)
-	buf := make([]byte, 64)
-	for b.Len() < len(apiKeyPrefix)+apiKeyLen {
-		rand.Read(buf)
-		for _, c := range buf {
-			if c >= 248 { // 248 = 4 × 62: keep the distribution uniform
-				continue
-			}
-			if b.Len() == len(apiKeyPrefix)+apiKeyLen {
-				break
-			}
-			b.WriteByte(base62[c%62])
-		}
-	}
-	return b.String()
-}
-
-// hashAPIKey is the stored form of a key.
-func hashAPIKey(key string) []byte {
-	sum := sha256.Sum256([]byte(key))
-	return sum[:]
-}
-
-// validAPIKeyShape reports whether key looks like one of ours, so garbage
-// is refused without a database lookup.
-func validAPIKeyShape(key string) bool {
-	if len(key) != len(apiKeyPrefix)+apiKeyLen || !strings.HasPrefix(key, apiKeyPrefix) {
-		return false
-	}
-	for i := len(apiKeyPrefix); i < len(key); i++ {
-		if !strings.ContainsRune(base62, rune(key[i])) {
-			return false
-		}
-	}
-	return true
-}
-
-// apiKeyPreview is what lists show of a key: "sk-..." and its last four.
-func apiKeyPreview(key string) string { return apiKeyPrefix + "..." + key[len(key)-4:] }

@@ -3,9 +3,30 @@ package db
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 
 	"guildhall"
 )
+
+// membersOrder is the order of member lists: open invitations first (they
+// are what owners and admins act on), then by rank, highest first, then by
+// username.
+var membersOrder = `m.status DESC, ` + roleRankSQL("m.role") + ` DESC, u.username`
+
+// roleRankSQL is an SQL expression for the rank of the role in column, as
+// guildhall.Role.Rank gives it: the ranking is written once, in the root
+// package, and the queries are built from it when the program starts. The
+// roles are constants, so quoting them here is safe.
+func roleRankSQL(column string) string {
+	var b strings.Builder
+	b.WriteString("CASE " + column)
+	for _, r := range guildhall.Roles {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", r, r.Rank())
+	}
+	b.WriteString(" ELSE 0 END")
+	return b.String()
+}
 
 // membershipColumns selects a guildhall.Membership; scanMembership reads it.
 const membershipColumns = `
@@ -82,43 +103,6 @@ func (db *DB) FetchOrganizationMembers(ctx context.Context, a guildhall.Actor, o
 			ORDER BY `+membersOrder,
 			orgID, unix(tx.now))
 		return err
-	})
-	return out, err
-}
-
-// AuditLog lists an organization's audit events, newest first. Only its
-// active owners and admins may read it.
-func (db *DB) AuditLog(ctx context.Context, a guildhall.Actor, orgID int64, limit int) ([]guildhall.AuditEvent, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
-	}
-	out := []guildhall.AuditEvent{}
-	err := db.view(ctx, func(tx *Tx) error {
-		org, role, err := tx.orgAsMember(ctx, a, orgID)
-		if err != nil {
-			return err
-		}
-		if role.Rank() < guildhall.RoleAdmin.Rank() {
-			return guildhall.Errorf(guildhall.EFORBIDDEN, "Only owners and admins can read the audit log of %s.", org.Name)
-		}
-		rows, err := tx.QueryContext(ctx, `
-			SELECT id, organization_id, time, actor, action, target, role
-			FROM audit_events WHERE organization_id = ? ORDER BY id DESC LIMIT ?`, orgID, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e guildhall.AuditEvent
-			var t int64
-			var role string
-			if err := rows.Scan(&e.ID, &e.OrganizationID, &t, &e.Actor, &e.Action, &e.Target, &role); err != nil {
-				return err
-			}
-			e.Time, e.Role = fromUnix(sql.NullInt64{Int64: t, Valid: true}), guildhall.Role(role)
-			out = append(out, e)
-		}
-		return rows.Err()
 	})
 	return out, err
 }
