@@ -149,8 +149,19 @@ func (e *apiEnv) snapshot() string {
 	return out.String()
 }
 
+// user creates a user through the service, with the password pw(name) gives.
+func (e *apiEnv) user(name string) guildhall.Actor {
+	e.t.Helper()
+	u, err := e.store.CreateUser(context.Background(), name, "password-"+name, false)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return guildhall.Actor{UserID: u.ID, Username: u.Username}
+}
+
 // world is the README's story: alice owns Acme and has an API key; bob and
-// carol exist.
+// carol exist. It is seeded through the service: TestSignUpKeyAndOrganization
+// takes the same steps through the API.
 type world struct {
 	env   *apiEnv
 	key   string
@@ -159,18 +170,112 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	env := newAPIEnv(t)
-	for _, name := range []string{"alice", "bob", "carol"} {
-		env.ok("add_user", map[string]any{"username": name, "password": "password-" + name})
+	alice := env.user("alice")
+	env.user("bob")
+	env.user("carol")
+	ctx := context.Background()
+	_, key, err := env.store.CreateAPIKey(ctx, alice, "laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := env.store.CreateOrganization(ctx, alice, "Acme", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{env: env, key: key, orgID: org.ID}
+}
+
+// TestSignUpKeyAndOrganization takes newWorld's steps through the API: sign
+// up, log in, make an API key with the password, found an organization with
+// the key.
+func TestSignUpKeyAndOrganization(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t)
+	if got := string(env.ok("add_user", map[string]any{"username": "alice", "password": "password-alice"})); got != `{"username":"alice","memberships":[],"admin":false}` {
+		t.Fatalf("add_user: %s", got)
 	}
 	var key struct {
-		APIKey string `json:"api_key"`
+		APIKey  string `json:"api_key"`
+		Title   string `json:"title"`
+		Preview string `json:"key_preview"`
 	}
 	json.Unmarshal(env.ok("create_api_key", map[string]any{"auth": pw("alice"), "title": "laptop"}), &key)
+	if !strings.HasPrefix(key.APIKey, "sk-") || key.Title != "laptop" || key.Preview != "sk-..."+key.APIKey[len(key.APIKey)-4:] {
+		t.Fatalf("create_api_key: %+v", key)
+	}
 	var org struct {
-		ID int64 `json:"organization_id"`
+		ID   int64  `json:"organization_id"`
+		Name string `json:"organization_name"`
 	}
 	json.Unmarshal(env.ok("create_organization", map[string]any{"auth": map[string]any{"api_key": key.APIKey}, "organization_name": "Acme"}), &org)
-	return &world{env: env, key: key.APIKey, orgID: org.ID}
+	if org.ID <= 0 || org.Name != "Acme" {
+		t.Fatalf("create_organization: %+v", org)
+	}
+	var login struct {
+		Username    string           `json:"username"`
+		Memberships []map[string]any `json:"memberships"`
+	}
+	json.Unmarshal(env.ok("login", map[string]any{"auth": pw("alice")}), &login)
+	if login.Username != "alice" || len(login.Memberships) != 1 || login.Memberships[0]["role"] != "owner" {
+		t.Fatalf("login: %+v", login)
+	}
+}
+
+// TestAPIKeyCannotCallPasswordFunctions: every function /api/help marks
+// "password" refuses an API key, with the rule's own words, and changes
+// nothing. The list comes from the registry, so a new password-only
+// function is covered the day it is added.
+func TestAPIKeyCannotCallPasswordFunctions(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var help struct {
+		Functions []struct {
+			Name string `json:"name"`
+			Auth string `json:"auth"`
+		} `json:"functions"`
+	}
+	json.Unmarshal(w.env.do(httptest.NewRequest(http.MethodGet, "/api/help", nil)).Result, &help)
+	// Arguments each password function needs beyond auth.
+	extra := map[string]map[string]any{"delete_api_key": {"api_key_id": 1}}
+	var passwordOnly []string
+	// A first use of the key records it (last_used); the snapshot comes after.
+	w.env.ok("fetch_memberships", map[string]any{"auth": w.keyAuth()})
+	before := w.env.snapshot()
+	for _, fn := range help.Functions {
+		if fn.Auth != "password" {
+			continue
+		}
+		passwordOnly = append(passwordOnly, fn.Name)
+		args := map[string]any{}
+		for k, v := range extra[fn.Name] {
+			args[k] = v
+		}
+		// Through the Authorization header first, then auth in the body.
+		req := httptest.NewRequest(http.MethodPost, "/api/"+fn.Name, bytes.NewReader(must(json.Marshal(args))))
+		req.Header.Set("Authorization", "Bearer "+w.key)
+		if r := w.env.do(req); r.Status != http.StatusForbidden || r.Code != "forbidden" {
+			t.Errorf("%s with a Bearer key: %d %s", fn.Name, r.Status, r.Raw)
+		}
+		args["auth"] = w.keyAuth()
+		r := w.env.call(fn.Name, args)
+		if r.Status != http.StatusForbidden || r.Code != "forbidden" || !strings.HasPrefix(r.Error, "An API key cannot ") {
+			t.Errorf("%s with an API key: %d %s", fn.Name, r.Status, r.Raw)
+		}
+	}
+	if got := strings.Join(passwordOnly, " "); got != "login create_api_key fetch_api_keys delete_api_key" {
+		t.Errorf("password-only functions: %s", got)
+	}
+	if w.env.snapshot() != before {
+		t.Fatal("a refused call changed the database")
+	}
+}
+
+// must returns v, or panics on err (for values a test builds itself).
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func pw(name string) map[string]any {
@@ -183,6 +288,7 @@ func (w *world) keyAuth() map[string]any { return map[string]any{"api_key": w.ke
 // as Python's requests.get(url, json=input) and axios {data: input} send it,
 // over a real HTTP connection.
 func TestSeedExample(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	srv := httptest.NewServer(w.env.server)
 	defer srv.Close()
@@ -229,6 +335,7 @@ func TestSeedExample(t *testing.T) {
 // TestParametersInQueryAndBearer: arguments as URL-encoded JSON in
 // ?parameters=, and the API key in an Authorization header.
 func TestParametersInQueryAndBearer(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	params := url.QueryEscape(fmt.Sprintf(`{"username_to_invite":"carol","organization_id":%d,"member_class":"viewer"}`, w.orgID))
 	req := httptest.NewRequest(http.MethodGet, "/api/invite_user_to_organization?parameters="+params, nil)
@@ -250,6 +357,7 @@ func TestParametersInQueryAndBearer(t *testing.T) {
 }
 
 func TestPingAndHelp(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t)
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		if r := env.do(httptest.NewRequest(method, "/api/ping", nil)); r.Note != "Pong" || !r.Success {
@@ -289,6 +397,7 @@ func TestPingAndHelp(t *testing.T) {
 // TestErrorClasses sends every kind of bad request through the router and
 // checks status, code, a useful message, and that nothing changed.
 func TestErrorClasses(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	env := w.env
 	// A pending invitation for carol, to test resolve/expiry paths.
@@ -364,6 +473,7 @@ func TestErrorClasses(t *testing.T) {
 
 // TestExpiredInvitationIsGone: accepting after the TTL is a 410.
 func TestExpiredInvitationIsGone(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.env.ok("invite_user_to_organization", map[string]any{"auth": w.keyAuth(), "username_to_invite": "bob", "organization_id": w.orgID})
 	w.env.advance(guildhall.DefaultInviteTTL + time.Minute)
@@ -392,6 +502,7 @@ func (failingService) FetchMemberships(context.Context, guildhall.Actor, guildha
 }
 
 func TestInternalErrorsRevealNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	var logs bytes.Buffer
 	srv := handlers.New(failingService{w.env.store}, handlers.Config{Logger: slogTo(&logs)})
@@ -419,12 +530,13 @@ func TestInternalErrorsRevealNothing(t *testing.T) {
 // TestRacingInvitesThroughAPI: many parallel requests for one invitee give
 // exactly one 200 and 409s; for distinct invitees, all 200. Never a 5xx.
 func TestRacingInvitesThroughAPI(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	srv := httptest.NewServer(w.env.server)
 	defer srv.Close()
 	const n = 40
 	for i := range n {
-		w.env.ok("add_user", map[string]any{"username": fmt.Sprintf("racer%d", i), "password": "password-racer"})
+		w.env.user(fmt.Sprintf("racer%d", i))
 	}
 	post := func(invitee string) int {
 		body := fmt.Sprintf(`{"auth":{"api_key":%q},"organization_id":%d,"username_to_invite":%q}`, w.key, w.orgID, invitee)

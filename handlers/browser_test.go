@@ -170,6 +170,7 @@ func (b *browserSession) signIn(ctx context.Context, user string) {
 // place, an unknown user is refused beside the form, and the invitee
 // accepts from the dashboard.
 func TestBrowserInviteAndAccept(t *testing.T) {
+	t.Parallel()
 	env := newPageEnv(t)
 	owner := env.user("alice")
 	env.user("bob")

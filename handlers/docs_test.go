@@ -12,6 +12,7 @@ import (
 // TestAPIDocsMatchRegistry keeps docs/API.md in step with the registry:
 // every function has a section, and every parameter appears in its table.
 func TestAPIDocsMatchRegistry(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("../docs/API.md")
 	if err != nil {
 		t.Fatal(err)

@@ -67,6 +67,7 @@ func serve(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRe
 // TestHostileJSONRefusedBeforeHashing: deeply nested or oversized JSON is
 // refused by the decoder, before any password is hashed.
 func TestHostileJSONRefusedBeforeHashing(t *testing.T) {
+	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
 	h := handlers.New(svc, handlers.Config{})
 	deep := func(prefix string, depth int) string {
@@ -104,6 +105,7 @@ func TestHostileJSONRefusedBeforeHashing(t *testing.T) {
 
 // TestInviteLimitsThroughAPI: both limits answer 429 with Retry-After.
 func TestInviteLimitsThroughAPI(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name             string
 		maxPending, rate int // 0: off
@@ -155,6 +157,7 @@ func TestInviteLimitsThroughAPI(t *testing.T) {
 
 // TestRequestDeadlineReachesService: the service sees each request's deadline.
 func TestRequestDeadlineReachesService(t *testing.T) {
+	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
 	h := handlers.New(svc, handlers.Config{})
 	ctx := context.Background()
@@ -177,6 +180,7 @@ func TestRequestDeadlineReachesService(t *testing.T) {
 
 // TestMembersPageThroughAPI: search, offset and limit page the member list.
 func TestMembersPageThroughAPI(t *testing.T) {
+	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
 	h := handlers.New(svc, handlers.Config{})
 	ctx := context.Background()

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,6 +14,7 @@ func htmx(token string) []string {
 }
 
 func TestInviteWithHTMX(t *testing.T) {
+	t.Parallel()
 	w := newOrgWorld(t, "Acme")
 	v := w.env.visitor()
 	v.login("alice")
@@ -113,6 +113,7 @@ func TestInviteWithHTMX(t *testing.T) {
 }
 
 func TestInviteWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	w := newOrgWorld(t, "Acme")
 	v := w.env.visitor()
 	v.login("adam")
@@ -147,6 +148,7 @@ func TestInviteWithoutJavaScript(t *testing.T) {
 }
 
 func TestRevokeInvitation(t *testing.T) {
+	t.Parallel()
 	w := newOrgWorld(t, "Acme")
 	v := w.env.visitor()
 	v.login("alice")
@@ -179,103 +181,10 @@ func TestRevokeInvitation(t *testing.T) {
 	}
 }
 
-func TestCSRFRefusalChangesNothing(t *testing.T) {
-	w := newOrgWorld(t, "Acme")
-	v := w.env.visitor()
-	v.login("alice")
-	tok := v.token(orgPath(w.orgID))
-	other := w.env.visitor()
-	other.login("adam")
-	otherTok := other.token("/")
-	path := orgPath(w.orgID) + "/invitations"
-	before := w.env.memberships(w.owner, w.orgID)
-	form := func(token string) url.Values {
-		f := url.Values{"username_to_invite": {"bob"}, "member_class": {"member"}}
-		if token != "" {
-			f.Set("csrf_token", token)
-		}
-		return f
-	}
-	for _, tt := range []struct {
-		name    string
-		form    url.Values
-		headers []string
-	}{
-		{"no token", form(""), nil},
-		{"wrong token", form("not-the-token"), nil},
-		{"another session's token", form(otherTok), nil},
-		{"htmx without the header", form(""), []string{"HX-Request", "true"}},
-		{"htmx with a wrong header", form(""), []string{"HX-Request", "true", "X-CSRF-Token", otherTok}},
-		{"cross-site origin", form(tok), []string{"Origin", "http://evil.example"}},
-		{"null origin", form(tok), []string{"Origin", "null"}},
-		{"cross-site fetch", form(tok), []string{"Sec-Fetch-Site", "cross-site"}},
-		{"same-site fetch", form(tok), []string{"Sec-Fetch-Site", "same-site"}},
-	} {
-		p := v.post(path, tt.form, tt.headers...)
-		if p.StatusCode != http.StatusForbidden {
-			t.Errorf("%s: %d, want 403", tt.name, p.StatusCode)
-		}
-		if !strings.Contains(p.Body, "did not come from this site") && !strings.Contains(p.Body, "other sites are refused") {
-			t.Errorf("%s: no explanation in %q", tt.name, p.Body)
-		}
-	}
-	if after := w.env.memberships(w.owner, w.orgID); !slices.Equal(before, after) {
-		t.Fatalf("a refused post changed the database: %v", after)
-	}
-	// The login form is protected too (against logging someone in as the attacker).
-	anon := w.env.visitor()
-	p := anon.post("/login", url.Values{"username": {"alice"}, "password": {"alice-password"}})
-	if p.StatusCode != http.StatusForbidden || setCookieFor(p.Response, "guildhall_session") != nil {
-		t.Errorf("login without a token: %d", p.StatusCode)
-	}
-	// Logout and account creation too.
-	if p := v.post("/logout", url.Values{}); p.StatusCode != http.StatusForbidden || w.env.sessionRows() != 2 {
-		t.Errorf("logout without a token: %d, %d rows", p.StatusCode, w.env.sessionRows())
-	}
-	if p := v.post("/keys", url.Values{"title": {"x"}}); p.StatusCode != http.StatusForbidden {
-		t.Errorf("key without a token: %d", p.StatusCode)
-	}
-	// The same post with the token and a same-origin Origin works.
-	p = v.post(path, form(tok), "Origin", w.env.srv.URL, "Sec-Fetch-Site", "same-origin")
-	if p.StatusCode != http.StatusSeeOther {
-		t.Fatalf("valid post: %d %s", p.StatusCode, p.Body)
-	}
-}
-
-func TestAPIIgnoresTheSessionCookie(t *testing.T) {
-	w := newOrgWorld(t, "Acme")
-	v := w.env.visitor()
-	v.login("alice")
-	api := func(body string) page {
-		req, _ := http.NewRequest(http.MethodPost, w.env.srv.URL+"/api/invite_user_to_organization", strings.NewReader(body))
-		return v.do(req) // the visitor's jar sends the session cookie
-	}
-	// The cookie alone authenticates nothing on the API...
-	p := api(`{"username_to_invite":"bob","organization_id":` + strconv.FormatInt(w.orgID, 10) + `}`)
-	if p.StatusCode != http.StatusUnauthorized || !strings.Contains(p.Body, `"code":"unauthorized"`) {
-		t.Fatalf("API with only a session cookie: %d %s", p.StatusCode, p.Body)
-	}
-	// ...and the API needs no CSRF token: its auth is in the body.
-	p = api(`{"auth":{"username":"alice","password":"alice-password"},"username_to_invite":"bob","organization_id":` + strconv.FormatInt(w.orgID, 10) + `}`)
-	if p.StatusCode != http.StatusOK || p.Body != "{\"success\":true}\n" {
-		t.Fatalf("API with password auth: %d %s", p.StatusCode, p.Body)
-	}
-	// API errors stay JSON; page errors are HTML.
-	if p := v.get("/api/no_such_function"); !strings.HasPrefix(p.Header.Get("Content-Type"), "application/json") {
-		t.Errorf("API 404 is %q", p.Header.Get("Content-Type"))
-	}
-	p = v.get("/no/such/page")
-	if p.StatusCode != http.StatusNotFound || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") || text(p.Doc.Find("h1")) != "Not found" {
-		t.Errorf("page 404: %d %q %q", p.StatusCode, p.Header.Get("Content-Type"), text(p.Doc.Find("h1")))
-	}
-	if got := text(p.Doc.Find(`[data-testid="nav-user"]`)); got != "alice" {
-		t.Errorf("the error page's navigation shows %q", got)
-	}
-}
-
 // TestInviteFormRateLimited: past the invite rate the form shows the
 // service's 429 beside the form, with Retry-After, and invites nobody.
 func TestInviteFormRateLimited(t *testing.T) {
+	t.Parallel()
 	env := newPageEnv(t, pageEnvOptions{inviteRate: 1})
 	alice := env.user("alice")
 	env.user("bob")

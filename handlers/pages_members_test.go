@@ -13,6 +13,7 @@ import (
 // TestOrganizationPageIsPaged: a large organization shows one page of its
 // members, with a pager and a username search; open invitations come first.
 func TestOrganizationPageIsPaged(t *testing.T) {
+	t.Parallel()
 	env := newPageEnv(t)
 	owner := env.user("alice")
 	orgID := env.org(owner, "Big Guild")

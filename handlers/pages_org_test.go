@@ -34,6 +34,7 @@ func newOrgWorld(t *testing.T, orgName string) *orgWorld {
 }
 
 func TestDashboard(t *testing.T) {
+	t.Parallel()
 	w := newOrgWorld(t, "Acme")
 	other := w.env.org(w.bob, "Bobcorp")
 	if _, err := w.env.store.InviteUser(context.Background(), w.bob, other, "mary", guildhall.RoleAdmin); err != nil {
@@ -108,6 +109,7 @@ func TestDashboard(t *testing.T) {
 }
 
 func TestOrganizationPageByRole(t *testing.T) {
+	t.Parallel()
 	w := newOrgWorld(t, "Acme")
 	if _, err := w.env.store.InviteUser(context.Background(), w.admin, w.orgID, "bob", guildhall.RoleMember); err != nil {
 		t.Fatal(err)
@@ -190,6 +192,7 @@ func TestOrganizationPageByRole(t *testing.T) {
 }
 
 func TestOrganizationNameIsEscaped(t *testing.T) {
+	t.Parallel()
 	const evil = `<script>alert(1)</script>`
 	env := newPageEnv(t)
 	owner := env.user("alice")
@@ -219,5 +222,33 @@ func TestOrganizationNameIsEscaped(t *testing.T) {
 	}
 	if got := text(v.get(loc).Doc.Find(`[data-testid="org-name"]`)); got != evil {
 		t.Errorf("the name reads %q", got)
+	}
+}
+
+func TestCreateOrganizationPage(t *testing.T) {
+	t.Parallel()
+	env := newPageEnv(t)
+	env.user("alice")
+	v := env.visitor()
+	v.login("alice")
+	p := v.get("/orgs/new")
+	if p.StatusCode != http.StatusOK || p.Doc.Find(`label[for="org-name"]`).Length() != 1 {
+		t.Fatalf("GET /orgs/new: %d", p.StatusCode)
+	}
+	tok := v.token("/orgs/new")
+	p = v.post("/orgs", url.Values{"csrf_token": {tok}, "organization_name": {"   "}})
+	if p.StatusCode != http.StatusBadRequest || text(p.Doc.Find(`[data-testid="form-error"]`)) != "Organization name must not be empty." {
+		t.Errorf("empty name: %d %q", p.StatusCode, text(p.Doc.Find(`[data-testid="form-error"]`)))
+	}
+	p = v.post("/orgs", url.Values{"csrf_token": {tok}, "organization_name": {"Guild of Makers"}, "organization_description": {"We make things."}})
+	if p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", p.StatusCode)
+	}
+	p = v.get(p.Header.Get("Location"))
+	if text(p.Doc.Find(`[data-testid="org-name"]`)) != "Guild of Makers" || !strings.Contains(text(p.Doc.Find("#status")), "Created Guild of Makers") {
+		t.Errorf("new organization page: %q %q", text(p.Doc.Find("h1")), text(p.Doc.Find("#status")))
+	}
+	if text(p.Doc.Find(`tr[data-username="alice"] [data-testid="role"]`)) != "owner" {
+		t.Error("the founder is not listed as owner")
 	}
 }

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"io"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/gorilla/securecookie"
 
 	"guildhall"
 	"guildhall/db"
@@ -80,6 +78,7 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 }
 
 func (e *pageEnv) clock() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
+
 func (e *pageEnv) advance(d time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -246,235 +245,6 @@ func setCookieFor(resp *http.Response, name string) *http.Cookie {
 	return nil
 }
 
-func TestSignedOutVisitorsAreSentToLogin(t *testing.T) {
-	env := newPageEnv(t)
-	owner := env.user("alice")
-	orgID := env.org(owner, "Acme")
-	v := env.visitor()
-	for path, want := range map[string]string{
-		"/":            "/login",
-		"/orgs/new":    "/login?next=%2Forgs%2Fnew",
-		orgPath(orgID): "/login?next=%2Forgs%2F" + strconv.FormatInt(orgID, 10),
-		"/keys":        "/login?next=%2Fkeys",
-		"/keys?x=1":    "/login?next=%2Fkeys%3Fx%3D1",
-	} {
-		p := v.get(path)
-		if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != want {
-			t.Errorf("GET %s: %d Location %q, want 303 %q", path, p.StatusCode, p.Header.Get("Location"), want)
-		}
-	}
-	// A post from someone signed out goes to the login page and changes nothing.
-	p := v.post(orgPath(orgID)+"/invitations", url.Values{"csrf_token": {v.token("/login")}, "username_to_invite": {"alice"}})
-	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/login" {
-		t.Errorf("signed-out invite: %d %q", p.StatusCode, p.Header.Get("Location"))
-	}
-	// An htmx request from a page whose session has ended is sent to the
-	// login page as a whole (HX-Redirect), not swapped into the form.
-	p = v.post(orgPath(orgID)+"/invitations", url.Values{"username_to_invite": {"alice"}}, "HX-Request", "true")
-	if p.StatusCode != http.StatusUnauthorized || p.Header.Get("HX-Redirect") != "/login" {
-		t.Errorf("signed-out htmx post: %d HX-Redirect %q", p.StatusCode, p.Header.Get("HX-Redirect"))
-	}
-	// After signing in, next= brings the visitor back where they were going.
-	p = v.get("/login?next=%2Fkeys")
-	if next, _ := p.Doc.Find(`input[name="next"]`).Attr("value"); next != "/keys" {
-		t.Fatalf("login form keeps next=%q", next)
-	}
-	p = v.post("/login", url.Values{"csrf_token": {v.token("/login")}, "username": {"alice"}, "password": {"alice-password"}, "next": {"/keys"}})
-	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/keys" {
-		t.Errorf("login with next: %d %q", p.StatusCode, p.Header.Get("Location"))
-	}
-	// ...but never to another site.
-	v2 := env.visitor()
-	p = v2.post("/login", url.Values{"csrf_token": {v2.token("/login")}, "username": {"alice"}, "password": {"alice-password"}, "next": {"//evil.example/"}})
-	if p.Header.Get("Location") != "/" {
-		t.Errorf("login with an off-site next redirected to %q", p.Header.Get("Location"))
-	}
-}
-
-func TestLoginPageAndSessionCookie(t *testing.T) {
-	for _, secure := range []bool{false, true} {
-		t.Run(fmt.Sprintf("secure=%v", secure), func(t *testing.T) {
-			env := newPageEnv(t, pageEnvOptions{secureCookies: secure})
-			env.user("alice")
-			v := env.visitor()
-			p := v.get("/login")
-			if p.StatusCode != http.StatusOK || text(p.Doc.Find("h1")) != "Sign in" {
-				t.Fatalf("GET /login: %d %q", p.StatusCode, text(p.Doc.Find("h1")))
-			}
-			for _, id := range []string{"login-username", "login-password"} {
-				if p.Doc.Find(`label[for="`+id+`"]`).Length() != 1 || p.Doc.Find("#"+id).Length() != 1 {
-					t.Errorf("field %s has no label", id)
-				}
-			}
-			if p.Doc.Find(`#status[aria-live="polite"]`).Length() != 1 {
-				t.Error("no aria-live status region")
-			}
-			tok := v.token("/login")
-
-			// A wrong password: the form again, with the message and the username kept.
-			p = v.post("/login", url.Values{"csrf_token": {tok}, "username": {"alice"}, "password": {"wrong-password"}})
-			if p.StatusCode != http.StatusUnauthorized || text(p.Doc.Find(`[data-testid="form-error"]`)) != "Invalid username or password." {
-				t.Fatalf("wrong password: %d %q", p.StatusCode, text(p.Doc.Find(`[data-testid="form-error"]`)))
-			}
-			if val, _ := p.Doc.Find("#login-username").Attr("value"); val != "alice" {
-				t.Errorf("username not kept: %q", val)
-			}
-			if setCookieFor(p.Response, "guildhall_session") != nil {
-				t.Error("a failed login set a session cookie")
-			}
-
-			p = v.post("/login", url.Values{"csrf_token": {tok}, "username": {"alice"}, "password": {"alice-password"}})
-			ck := setCookieFor(p.Response, "guildhall_session")
-			if p.StatusCode != http.StatusSeeOther || ck == nil {
-				t.Fatalf("login: %d, cookie %v", p.StatusCode, ck)
-			}
-			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Secure != secure || ck.MaxAge <= 0 {
-				t.Errorf("session cookie flags: HttpOnly=%v SameSite=%v Path=%q Secure=%v MaxAge=%d", ck.HttpOnly, ck.SameSite, ck.Path, ck.Secure, ck.MaxAge)
-			}
-			if pre := setCookieFor(v.get("/login").Response, "guildhall_presession"); pre != nil && (!pre.HttpOnly || pre.Secure != secure) {
-				t.Errorf("pre-session cookie flags: %+v", pre)
-			}
-			// The cookie is a signed random id; the database holds only its SHA-256.
-			var raw []byte
-			if err := securecookie.DecodeMulti("guildhall_session", ck.Value,
-				&raw, securecookie.New(env.keys[0], nil).SetSerializer(securecookie.NopEncoder{})); err != nil {
-				t.Fatalf("the cookie is not signed with the session key: %v", err)
-			}
-			if len(raw) < 32 {
-				t.Errorf("session id %q is too short", raw)
-			}
-			sum := sha256.Sum256(raw)
-			sdb := openRaw(t, env.path)
-			var n, plain int
-			sdb.QueryRow(`SELECT count(*) FROM sessions WHERE id_hash = ?`, sum[:]).Scan(&n)
-			sdb.QueryRow(`SELECT count(*) FROM sessions WHERE id_hash = ? OR CAST(id_hash AS TEXT) = ?`, raw, string(raw)).Scan(&plain)
-			if n != 1 || plain != 0 {
-				t.Errorf("sessions by hash %d (want 1), by plain id %d (want 0)", n, plain)
-			}
-			// A tampered cookie signs in nobody.
-			forged := &http.Cookie{Name: "guildhall_session", Value: ck.Value[:len(ck.Value)-4] + "AAAA"}
-			req, _ := http.NewRequest(http.MethodGet, env.srv.URL+"/", nil)
-			req.AddCookie(forged)
-			resp, err := http.DefaultTransport.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusSeeOther {
-				t.Errorf("forged cookie: %d, want the redirect to /login", resp.StatusCode)
-			}
-		})
-	}
-}
-
-func TestNewSessionIDAtEveryLoginAndLogoutEndsIt(t *testing.T) {
-	env := newPageEnv(t)
-	env.user("alice")
-	v := env.visitor()
-	v.login("alice")
-	first := v.cookie("guildhall_session").Value
-	v.login("alice") // from the same browser, already signed in
-	second := v.cookie("guildhall_session").Value
-	if first == second {
-		t.Fatal("a second login kept the session id")
-	}
-	if n := env.sessionRows(); n != 1 {
-		t.Fatalf("%d session rows after two logins from one browser, want 1 (the old one deleted)", n)
-	}
-	// The first cookie no longer works.
-	replay := func(value string) page {
-		req, _ := http.NewRequest(http.MethodGet, env.srv.URL+"/", nil)
-		req.AddCookie(&http.Cookie{Name: "guildhall_session", Value: value})
-		return env.visitor().do(req)
-	}
-	if p := replay(first); p.StatusCode != http.StatusSeeOther {
-		t.Fatalf("the pre-login cookie still works: %d", p.StatusCode)
-	}
-	if p := replay(second); p.StatusCode != http.StatusOK || text(p.Doc.Find(`[data-testid="nav-user"]`)) != "alice" {
-		t.Fatalf("the current cookie: %d %q", p.StatusCode, text(p.Doc.Find(`[data-testid="nav-user"]`)))
-	}
-
-	// Sign out: the row goes, the cookie is expired, and replaying it is anonymous.
-	p := v.post("/logout", url.Values{"csrf_token": {v.token("/")}})
-	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/login?signed_out=1" {
-		t.Fatalf("logout: %d %q", p.StatusCode, p.Header.Get("Location"))
-	}
-	if ck := setCookieFor(p.Response, "guildhall_session"); ck == nil || ck.MaxAge >= 0 {
-		t.Errorf("logout did not expire the cookie: %+v", ck)
-	}
-	if n := env.sessionRows(); n != 0 {
-		t.Errorf("%d session rows after logout", n)
-	}
-	p = replay(second)
-	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/login" {
-		t.Fatalf("replayed cookie after logout: %d %q", p.StatusCode, p.Header.Get("Location"))
-	}
-	if p := v.get("/login?signed_out=1"); text(p.Doc.Find(`[data-testid="notice"]`)) != "You have signed out." {
-		t.Errorf("no signed-out notice: %q", text(p.Doc.Find(`[data-testid="notice"]`)))
-	}
-}
-
-func TestSessionTimeouts(t *testing.T) {
-	env := newPageEnv(t)
-	env.user("alice")
-	v := env.visitor()
-	v.login("alice")
-	// Active use keeps the session alive past the idle timeout...
-	for range 3 {
-		env.advance(handlers.DefaultSessionIdleTimeout - time.Hour)
-		if p := v.get("/"); p.StatusCode != http.StatusOK {
-			t.Fatalf("active session ended early: %d", p.StatusCode)
-		}
-	}
-	// ...but not past the absolute one.
-	env.advance(handlers.DefaultSessionMaxAge)
-	if p := v.get("/"); p.StatusCode != http.StatusSeeOther {
-		t.Fatalf("session outlived its absolute timeout: %d", p.StatusCode)
-	}
-	if n := env.sessionRows(); n != 0 {
-		t.Errorf("%d rows after the absolute timeout", n)
-	}
-	// Idle: no request for longer than the idle timeout.
-	v.login("alice")
-	env.advance(handlers.DefaultSessionIdleTimeout + time.Minute)
-	if p := v.get("/"); p.StatusCode != http.StatusSeeOther {
-		t.Fatalf("idle session still works: %d", p.StatusCode)
-	}
-}
-
-func TestSessionsSurviveARestart(t *testing.T) {
-	env := newPageEnv(t)
-	env.user("alice")
-	v := env.visitor()
-	v.login("alice")
-	// A second server over the same database, with the keys the database
-	// kept (as cmd/guildhall does when GUILDHALL_SESSION_KEYS is unset).
-	keys, err := env.store.SessionKeys(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 1 || string(keys[0]) != string(env.keys[0]) {
-		t.Fatal("SessionKeys generated a second key instead of keeping the first")
-	}
-	other := httptest.NewServer(handlers.New(env.store, handlers.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Sessions: env.store, SessionKeys: keys}))
-	defer other.Close()
-	req, _ := http.NewRequest(http.MethodGet, other.URL+"/", nil)
-	req.AddCookie(v.cookie("guildhall_session"))
-	p := env.visitor().do(req)
-	if p.StatusCode != http.StatusOK || text(p.Doc.Find(`[data-testid="nav-user"]`)) != "alice" {
-		t.Fatalf("after restart: %d %q", p.StatusCode, text(p.Doc.Find(`[data-testid="nav-user"]`)))
-	}
-	// Rotation: a new key first, the old one still verifies.
-	rotated := httptest.NewServer(handlers.New(env.store, handlers.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Sessions: env.store, SessionKeys: [][]byte{[]byte("a-brand-new-key-of-at-least-32-bytes!"), keys[0]}}))
-	defer rotated.Close()
-	req, _ = http.NewRequest(http.MethodGet, rotated.URL+"/", nil)
-	req.AddCookie(v.cookie("guildhall_session"))
-	if p := env.visitor().do(req); p.StatusCode != http.StatusOK {
-		t.Fatalf("after key rotation: %d", p.StatusCode)
-	}
-}
-
 // openRaw opens the test database directly, to check what is stored.
 func openRaw(t testing.TB, path string) *sql.DB {
 	t.Helper()
@@ -484,4 +254,118 @@ func openRaw(t testing.TB, path string) *sql.DB {
 	}
 	t.Cleanup(func() { sdb.Close() })
 	return sdb
+}
+
+func TestSecurityHeadersAndStaticFiles(t *testing.T) {
+	t.Parallel()
+	env := newPageEnv(t)
+	v := env.visitor()
+	p := v.get("/login")
+	want := map[string]string{
+		"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "same-origin",
+		"X-Frame-Options":         "DENY",
+		"Cache-Control":           "no-store",
+	}
+	for _, path := range []string{"/login", "/signup", "/nope"} {
+		p := v.get(path)
+		for h, val := range want {
+			if got := p.Header.Get(h); got != val {
+				t.Errorf("GET %s: %s = %q, want %q", path, h, got, val)
+			}
+		}
+	}
+	// No inline script or style anywhere; the htmx config is in a meta tag.
+	if p.Doc.Find("script:not([src]), style, [style]").Length() != 0 {
+		t.Error("the page has inline script or style, which the CSP blocks")
+	}
+	if cfg, _ := p.Doc.Find(`meta[name="htmx-config"]`).Attr("content"); !strings.Contains(cfg, `"includeIndicatorStyles":false`) {
+		t.Errorf("htmx config %q", cfg)
+	}
+	// Every asset the page loads is served from here, fingerprinted, cached for a year.
+	var assets []string
+	p.Doc.Find(`link[rel="stylesheet"], script[src]`).Each(func(_ int, s *goquery.Selection) {
+		assets = append(assets, s.AttrOr("href", s.AttrOr("src", "")))
+	})
+	if len(assets) != 5 {
+		t.Fatalf("assets: %v", assets)
+	}
+	for _, a := range assets {
+		if !strings.HasPrefix(a, "/static/") || strings.Count(a, "/") != 3 {
+			t.Errorf("asset URL %q is not /static/<hash>/<name>", a)
+		}
+		p := v.get(a)
+		if p.StatusCode != http.StatusOK || p.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" || len(p.Body) < 100 {
+			t.Errorf("GET %s: %d %q (%d bytes)", a, p.StatusCode, p.Header.Get("Cache-Control"), len(p.Body))
+		}
+		ct := p.Header.Get("Content-Type")
+		if strings.HasSuffix(a, ".js") && ct != "text/javascript; charset=utf-8" || strings.HasSuffix(a, ".css") && ct != "text/css; charset=utf-8" {
+			t.Errorf("GET %s: Content-Type %q", a, ct)
+		}
+		// An outdated fingerprint is sent on to the current one, not cached.
+		name := a[strings.LastIndex(a, "/")+1:]
+		old := v.get("/static/000000000000/" + name)
+		if old.StatusCode != http.StatusTemporaryRedirect || old.Header.Get("Location") != a {
+			t.Errorf("old fingerprint of %s: %d %q", name, old.StatusCode, old.Header.Get("Location"))
+		}
+	}
+	if p := v.get("/static/000000000000/nothing.js"); p.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown static file: %d", p.StatusCode)
+	}
+}
+
+func TestAPIIgnoresTheSessionCookie(t *testing.T) {
+	t.Parallel()
+	w := newOrgWorld(t, "Acme")
+	v := w.env.visitor()
+	v.login("alice")
+	api := func(body string) page {
+		req, _ := http.NewRequest(http.MethodPost, w.env.srv.URL+"/api/invite_user_to_organization", strings.NewReader(body))
+		return v.do(req) // the visitor's jar sends the session cookie
+	}
+	// The cookie alone authenticates nothing on the API...
+	p := api(`{"username_to_invite":"bob","organization_id":` + strconv.FormatInt(w.orgID, 10) + `}`)
+	if p.StatusCode != http.StatusUnauthorized || !strings.Contains(p.Body, `"code":"unauthorized"`) {
+		t.Fatalf("API with only a session cookie: %d %s", p.StatusCode, p.Body)
+	}
+	// ...and the API needs no CSRF token: its auth is in the body.
+	p = api(`{"auth":{"username":"alice","password":"alice-password"},"username_to_invite":"bob","organization_id":` + strconv.FormatInt(w.orgID, 10) + `}`)
+	if p.StatusCode != http.StatusOK || p.Body != "{\"success\":true}\n" {
+		t.Fatalf("API with password auth: %d %s", p.StatusCode, p.Body)
+	}
+	// API errors stay JSON; page errors are HTML.
+	if p := v.get("/api/no_such_function"); !strings.HasPrefix(p.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("API 404 is %q", p.Header.Get("Content-Type"))
+	}
+	p = v.get("/no/such/page")
+	if p.StatusCode != http.StatusNotFound || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") || text(p.Doc.Find("h1")) != "Not found" {
+		t.Errorf("page 404: %d %q %q", p.StatusCode, p.Header.Get("Content-Type"), text(p.Doc.Find("h1")))
+	}
+	if got := text(p.Doc.Find(`[data-testid="nav-user"]`)); got != "alice" {
+		t.Errorf("the error page's navigation shows %q", got)
+	}
+}
+
+// TestPagesNeedOnlyConfig: the pages come from Config.Sessions, not from
+// what the Service happens to implement, so a wrapper around the service
+// (failingService hides every method but Service's) keeps them; without
+// Config.Sessions there are no pages, only the API.
+func TestPagesNeedOnlyConfig(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t)
+	wrapped := failingService{env.store}
+	for _, tt := range []struct {
+		cfg  handlers.Config
+		want int
+	}{
+		{handlers.Config{Sessions: env.store, SessionKeys: [][]byte{fuzzSessionKey}}, http.StatusOK},
+		{handlers.Config{}, http.StatusNotFound},
+	} {
+		rec := httptest.NewRecorder()
+		handlers.New(wrapped, tt.cfg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/login", nil))
+		if rec.Code != tt.want {
+			t.Errorf("GET /login with Sessions=%v: %d, want %d", tt.cfg.Sessions != nil, rec.Code, tt.want)
+		}
+	}
 }
