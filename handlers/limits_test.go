@@ -55,6 +55,22 @@ func newWatchedService(t *testing.T, opts db.Options) *watchedService {
 	return &watchedService{DB: store}
 }
 
+// ownerOfAcme creates olivia (password "password-olivia") and her
+// organization Acme.
+func (w *watchedService) ownerOfAcme(t *testing.T) (guildhall.Actor, int64) {
+	t.Helper()
+	u, err := w.CreateUser(context.Background(), "olivia", "password-olivia", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := guildhall.Actor{UserID: u.ID, Username: u.Username}
+	org, err := w.CreateOrganization(context.Background(), owner, "Acme", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return owner, org.ID
+}
+
 // serve sends one request through a router over svc and checks the envelope.
 func serve(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 	t.Helper()
@@ -120,20 +136,13 @@ func TestInviteLimitsThroughAPI(t *testing.T) {
 			svc := newWatchedService(t, opts)
 			h := handlers.New(svc, handlers.Config{})
 			ctx := context.Background()
-			u, err := svc.CreateUser(ctx, "olivia", "password-olivia", false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			org, err := svc.CreateOrganization(ctx, guildhall.Actor{UserID: u.ID, Username: u.Username}, "Acme", "")
-			if err != nil {
-				t.Fatal(err)
-			}
+			owner, orgID := svc.ownerOfAcme(t)
 			invite := func(name string) *httptest.ResponseRecorder {
 				if _, err := svc.CreateUser(ctx, name, "password-"+name, false); err != nil {
 					t.Fatal(err)
 				}
 				body, _ := json.Marshal(map[string]any{"auth": map[string]string{"username": "olivia", "password": "password-olivia"},
-					"username_to_invite": name, "organization_id": org.ID})
+					"username_to_invite": name, "organization_id": orgID})
 				return serve(t, h, httptest.NewRequest(http.MethodPost, "/api/invite_user_to_organization", bytes.NewReader(body)))
 			}
 			if rec := invite("bob"); rec.Code != http.StatusOK {
@@ -147,7 +156,7 @@ func TestInviteLimitsThroughAPI(t *testing.T) {
 			if err != nil || secs < 1 || time.Duration(secs)*time.Second > c.max+time.Second {
 				t.Fatalf("Retry-After %q, want 1 to %v seconds", rec.Header().Get("Retry-After"), c.max.Seconds())
 			}
-			ms, err := svc.FetchOrganizationMembers(ctx, guildhall.Actor{UserID: u.ID, Username: u.Username}, org.ID)
+			ms, err := svc.FetchOrganizationMembers(ctx, owner, orgID)
 			if err != nil || len(ms) != 2 {
 				t.Fatalf("members after a refusal: %v, %v", ms, err)
 			}
@@ -160,17 +169,9 @@ func TestRequestDeadlineReachesService(t *testing.T) {
 	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
 	h := handlers.New(svc, handlers.Config{})
-	ctx := context.Background()
-	u, err := svc.CreateUser(ctx, "olivia", "password-olivia", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, err := svc.CreateOrganization(ctx, guildhall.Actor{UserID: u.ID, Username: u.Username}, "Acme", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, orgID := svc.ownerOfAcme(t)
 	before := time.Now()
-	body := `{"auth": {"username": "olivia", "password": "password-olivia"}, "username_to_invite": "nobody", "organization_id": ` + strconv.FormatInt(org.ID, 10) + `}`
+	body := `{"auth": {"username": "olivia", "password": "password-olivia"}, "username_to_invite": "nobody", "organization_id": ` + strconv.FormatInt(orgID, 10) + `}`
 	serve(t, h, httptest.NewRequest(http.MethodPost, "/api/invite_user_to_organization", strings.NewReader(body)))
 	deadline, _ := svc.inviteDeadline.Load().(time.Time)
 	if deadline.IsZero() || deadline.Before(before.Add(handlers.RequestTimeout-time.Second)) || deadline.After(time.Now().Add(handlers.RequestTimeout)) {
@@ -184,20 +185,12 @@ func TestMembersPageThroughAPI(t *testing.T) {
 	svc := newWatchedService(t, db.DefaultOptions())
 	h := handlers.New(svc, handlers.Config{})
 	ctx := context.Background()
-	u, err := svc.CreateUser(ctx, "olivia", "password-olivia", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := guildhall.Actor{UserID: u.ID, Username: u.Username}
-	org, err := svc.CreateOrganization(ctx, owner, "Acme", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	owner, orgID := svc.ownerOfAcme(t)
 	for _, name := range []string{"anna", "annabel", "bert", "hannah"} {
 		if _, err := svc.CreateUser(ctx, name, "password-"+name, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.InviteUser(ctx, owner, org.ID, name, guildhall.RoleMember); err != nil {
+		if _, err := svc.InviteUser(ctx, owner, orgID, name, guildhall.RoleMember); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -205,7 +198,7 @@ func TestMembersPageThroughAPI(t *testing.T) {
 		Memberships []struct{ Username string } `json:"memberships"`
 		Total       *int                        `json:"total"`
 	}) {
-		body := `{"auth": {"username": "olivia", "password": "password-olivia"}, "organization_id": ` + strconv.FormatInt(org.ID, 10) + extra + `}`
+		body := `{"auth": {"username": "olivia", "password": "password-olivia"}, "organization_id": ` + strconv.FormatInt(orgID, 10) + extra + `}`
 		rec := serve(t, h, httptest.NewRequest(http.MethodPost, "/api/fetch_memberships_of_organization", strings.NewReader(body)))
 		var env struct {
 			Result struct {
