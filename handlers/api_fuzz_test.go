@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -40,11 +39,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	ctx := context.Background()
 	opts := db.DefaultOptions()
 	opts.Argon2 = cheapArgon2
-	store, err := db.Open(ctx, filepath.Join(tb.TempDir(), "guildhall.db"), opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
+	store, _ := openStore(tb, opts)
 	u, err := store.CreateUser(ctx, "fuzzer", fuzzPassword, false)
 	if err != nil {
 		tb.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -49,14 +48,9 @@ type apiEnv struct {
 
 func newAPIEnv(t testing.TB) *apiEnv {
 	t.Helper()
-	env := &apiEnv{t: t, path: filepath.Join(t.TempDir(), "guildhall.db"), now: time.Now()}
-	store, err := db.Open(context.Background(), env.path, testOptions(env.clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	env.store = store
-	env.server = handlers.New(store, handlers.Config{})
+	env := &apiEnv{t: t, now: time.Now()}
+	env.store, env.path = openStore(t, testOptions(env.clock))
+	env.server = handlers.New(env.store, handlers.Config{})
 	return env
 }
 

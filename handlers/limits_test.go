@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -47,11 +46,7 @@ func (w *watchedService) InviteUser(ctx context.Context, a guildhall.Actor, orgI
 func newWatchedService(t *testing.T, opts db.Options) *watchedService {
 	t.Helper()
 	opts.Argon2 = cheapArgon2
-	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "guildhall.db"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store, _ := openStore(t, opts)
 	return &watchedService{DB: store}
 }
 

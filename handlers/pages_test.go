@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,17 +53,15 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	env := &pageEnv{t: t, path: filepath.Join(t.TempDir(), "guildhall.db"), now: time.Now()}
+	env := &pageEnv{t: t, now: time.Now()}
 	dbOpts := testOptions(env.clock)
 	dbOpts.SignupClosed = o.signupClosed
 	if o.inviteRate != 0 {
 		dbOpts.InviteRate = o.inviteRate
 	}
-	store, err := db.Open(context.Background(), env.path, dbOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.store = store
+	store, path := openStore(t, dbOpts)
+	env.store, env.path = store, path
+	var err error
 	if env.keys, err = store.SessionKeys(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +70,7 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 		Sessions: store, SignupClosed: o.signupClosed,
 		SessionKeys: env.keys, SecureCookies: o.secureCookies, TrustedProxies: o.trustedProxies,
 	}))
-	t.Cleanup(func() { env.srv.Close(); store.Close() })
+	t.Cleanup(env.srv.Close)
 	return env
 }
 
