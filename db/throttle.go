@@ -103,15 +103,6 @@ func (p throttlePolicy) wait(c failureCount, now time.Time) time.Duration {
 	return max(0, c.lastFailure.Add(delay).Sub(now))
 }
 
-// check refuses an attempt whose username or address must still wait,
-// with ERATELIMITED and the wait in RetryAfter.
-func (t *loginThrottle) check(username, clientAddr string, now time.Time) error {
-	user, addr := throttleKeys(username, clientAddr)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.refusal(user, addr, now)
-}
-
 // begin checks an attempt and, if it may go ahead, counts it as a failure
 // at once, under the same lock: attempts sent together must not all pass
 // the check before any of them is counted. finish settles the count when
@@ -150,7 +141,8 @@ func (t *loginThrottle) finish(username, clientAddr string, err error) {
 	}
 }
 
-// refusal is check's decision; t.mu must be held.
+// refusal refuses an attempt whose username or address must still wait,
+// with ERATELIMITED and the wait in RetryAfter; t.mu must be held.
 func (t *loginThrottle) refusal(user, addr string, now time.Time) error {
 	wait := userPolicy.wait(t.keys[user], now)
 	if addr != "" {
@@ -175,14 +167,6 @@ func waitText(d time.Duration) string {
 		return strconv.Itoa(s) + " seconds"
 	}
 	return "1 second"
-}
-
-// failed counts a failed attempt against its username and address.
-func (t *loginThrottle) failed(username, clientAddr string, now time.Time) {
-	user, addr := throttleKeys(username, clientAddr)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.count(user, addr, now)
 }
 
 // count adds a failure to each key; t.mu must be held.
