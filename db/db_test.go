@@ -471,7 +471,7 @@ func TestConcurrentInvites(t *testing.T) {
 	d, _ := MustOpenDB(t)
 	owner := MustCreateUser(t, d, "olivia")
 	org := MustCreateOrg(t, d, owner, "Acme")
-	const n = 32
+	const n = 16
 	for i := range n {
 		MustCreateUser(t, d, fmt.Sprintf("user%d", i))
 	}

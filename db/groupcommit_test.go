@@ -24,7 +24,7 @@ func openGroupCommit(tb testing.TB, maxPending int) (*db.DB, string) {
 // savepoint must undo a written row): each caller gets its own answer and
 // the database holds exactly the successes.
 func TestGroupCommitIsolatesFailures(t *testing.T) {
-	const limit, users = 20, 40
+	const limit, users = 10, 20
 	d, path := openGroupCommit(t, limit)
 	owner := MustCreateUser(t, d, "olivia")
 	org := MustCreateOrg(t, d, owner, "Acme")

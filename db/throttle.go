@@ -61,10 +61,12 @@ type failureCount struct {
 type loginThrottle struct {
 	mu   sync.Mutex
 	keys map[string]failureCount
+	// maxKeys is loginThrottleMaxKeys; a test lowers it to fill the map cheaply.
+	maxKeys int
 }
 
 func newLoginThrottle() *loginThrottle {
-	return &loginThrottle{keys: map[string]failureCount{}}
+	return &loginThrottle{keys: map[string]failureCount{}, maxKeys: loginThrottleMaxKeys}
 }
 
 // throttleKeys names the counters an attempt touches: its username and,
@@ -176,7 +178,7 @@ func (t *loginThrottle) count(user, addr string, now time.Time) {
 			continue
 		}
 		c, ok := t.keys[k]
-		if !ok && len(t.keys) >= loginThrottleMaxKeys {
+		if !ok && len(t.keys) >= t.maxKeys {
 			t.makeRoom(now)
 		}
 		if now.Sub(c.lastFailure) >= loginFailureWindow {
@@ -197,7 +199,7 @@ func (t *loginThrottle) makeRoom(now time.Time) {
 			delete(t.keys, k)
 		}
 	}
-	for len(t.keys) >= loginThrottleMaxKeys*3/4 {
+	for len(t.keys) >= t.maxKeys*3/4 {
 		var oldestKey string
 		var oldest time.Time
 		n := 0

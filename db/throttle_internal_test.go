@@ -131,16 +131,24 @@ func TestLoginThrottleKeys(t *testing.T) {
 	}
 }
 
+// TestLoginThrottleMemoryIsBounded fills a throttle past its bound (lowered
+// from loginThrottleMaxKeys, which works the same way at 100 times the cost).
 func TestLoginThrottleMemoryIsBounded(t *testing.T) {
 	th := newLoginThrottle()
+	th.maxKeys = 1000
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	for i := range loginThrottleMaxKeys + 100 {
-		if err := th.begin("user"+strconv.Itoa(i), "", now.Add(time.Duration(i)*time.Millisecond)); err != nil {
+	last := ""
+	for i := range th.maxKeys + 100 {
+		last = "user" + strconv.Itoa(i)
+		if err := th.begin(last, "", now.Add(time.Duration(i)*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := len(th.keys); n > loginThrottleMaxKeys {
-		t.Fatalf("%d keys, over the bound %d", n, loginThrottleMaxKeys)
+	if n := len(th.keys); n > th.maxKeys {
+		t.Fatalf("%d keys, over the bound %d", n, th.maxKeys)
+	}
+	if _, ok := th.keys["user:"+last]; !ok {
+		t.Fatal("making room dropped the newest failure")
 	}
 }
 
