@@ -14,10 +14,6 @@ import (
 	"guildhall/db"
 )
 
-// cheapArgon2 keeps test sign-ups fast; the stored PHC string records the
-// parameters, so verification works the same way as in production.
-var cheapArgon2 = db.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-
 // clock is a settable time source for expiring invitations.
 type clock struct {
 	mu  sync.Mutex
@@ -35,14 +31,40 @@ func (c *clock) Advance(d time.Duration) {
 // settable clock.
 func MustOpenDB(tb testing.TB) (*db.DB, *clock) {
 	tb.Helper()
+	d, clk, _ := MustOpenDBWith(tb, db.Options{})
+	return d, clk
+}
+
+// MustOpenDBWith is MustOpenDB with opts. Where opts leave them unset, the
+// clock is the settable one, invitations last 7 days and passwords are
+// hashed at db.CheapArgon2. It returns the file's path too, for reading the
+// file beside the service or opening it again.
+func MustOpenDBWith(tb testing.TB, opts db.Options) (*db.DB, *clock, string) {
+	tb.Helper()
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	d, err := db.Open(context.Background(), filepath.Join(tb.TempDir(), "guildhall.db"),
-		db.Options{Now: clk.Now, Argon2: cheapArgon2, InviteTTL: 7 * 24 * time.Hour})
+	if opts.Now == nil {
+		opts.Now = clk.Now
+	}
+	if opts.InviteTTL == 0 {
+		opts.InviteTTL = 7 * 24 * time.Hour
+	}
+	path := filepath.Join(tb.TempDir(), "guildhall.db")
+	return MustOpenDBFile(tb, path, opts), clk, path
+}
+
+// MustOpenDBFile opens the database file at path, hashing passwords at
+// db.CheapArgon2 unless opts say otherwise, and closes it when the test ends.
+func MustOpenDBFile(tb testing.TB, path string, opts db.Options) *db.DB {
+	tb.Helper()
+	if opts.Argon2 == (db.Argon2Params{}) {
+		opts.Argon2 = db.CheapArgon2
+	}
+	d, err := db.Open(context.Background(), path, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { d.Close() })
-	return d, clk
+	return d
 }
 
 // MustCreateUser signs up a user and returns them as an actor.
@@ -104,33 +126,33 @@ func memberRoles(tb testing.TB, d *db.DB, owner guildhall.Actor, org int64) map[
 
 // TestInvitePermissionMatrix runs every actor state against every offered
 // role through the service, and checks the database after each refusal.
+// The cases share one database, each in an organization of its own.
 func TestInvitePermissionMatrix(t *testing.T) {
-	states := []string{"owner", "admin", "member", "viewer", "pending", "outsider"}
 	allowed := map[string][]guildhall.Role{
 		"owner":  {"owner", "admin", "member", "viewer"},
 		"admin":  {"member", "viewer"},
 		"member": {"viewer"},
 	}
 	ctx := context.Background()
-	for _, state := range states {
+	d, _ := MustOpenDB(t)
+	owner := MustCreateUser(t, d, "olivia")
+	MustCreateUser(t, d, "bob")
+	actors := map[string]guildhall.Actor{"owner": owner}
+	for _, state := range []string{"admin", "member", "viewer", "pending", "outsider"} {
+		actors[state] = MustCreateUser(t, d, state)
+	}
+	for _, state := range []string{"owner", "admin", "member", "viewer", "pending", "outsider"} {
 		for _, role := range guildhall.Roles {
 			t.Run(state+"/"+string(role), func(t *testing.T) {
-				d, _ := MustOpenDB(t)
-				owner := MustCreateUser(t, d, "olivia")
-				org := MustCreateOrg(t, d, owner, "Acme")
-				actor := owner
+				org := MustCreateOrg(t, d, owner, state+"/"+string(role))
+				actor := actors[state]
 				switch state {
-				case "owner":
+				case "owner", "outsider":
 				case "pending":
-					actor = MustCreateUser(t, d, "pat")
 					MustJoin(t, d, owner, org, actor, guildhall.RoleAdmin, true)
-				case "outsider":
-					actor = MustCreateUser(t, d, "oscar")
 				default:
-					actor = MustCreateUser(t, d, "actor")
 					MustJoin(t, d, owner, org, actor, guildhall.Role(state), false)
 				}
-				MustCreateUser(t, d, "bob")
 				before := memberRoles(t, d, owner, org)
 
 				_, err := d.InviteUser(ctx, actor, org, "bob", role)
@@ -449,7 +471,7 @@ func TestConcurrentInvites(t *testing.T) {
 	d, _ := MustOpenDB(t)
 	owner := MustCreateUser(t, d, "olivia")
 	org := MustCreateOrg(t, d, owner, "Acme")
-	const n = 32
+	const n = 16
 	for i := range n {
 		MustCreateUser(t, d, fmt.Sprintf("user%d", i))
 	}
@@ -483,13 +505,13 @@ func TestConcurrentInvites(t *testing.T) {
 func TestOpenChecksPragmasAndMigrates(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "g.db")
-	d, err := db.Open(ctx, path, db.Options{Argon2: cheapArgon2})
+	d, err := db.Open(ctx, path, db.Options{Argon2: db.CheapArgon2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Close()
 	// Reopening applies nothing new and keeps the data file valid.
-	d, err = db.Open(ctx, path, db.Options{Argon2: cheapArgon2})
+	d, err = db.Open(ctx, path, db.Options{Argon2: db.CheapArgon2})
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -518,7 +540,7 @@ func queryRow(tb testing.TB, path, query string, dest ...any) error {
 // TestOpenRefusesWrongJournalMode: an in-memory database cannot be in WAL
 // mode, and start-up must say so rather than run without it.
 func TestOpenRefusesWrongJournalMode(t *testing.T) {
-	_, err := db.Open(context.Background(), ":memory:", db.Options{Argon2: cheapArgon2})
+	_, err := db.Open(context.Background(), ":memory:", db.Options{Argon2: db.CheapArgon2})
 	if err == nil || !strings.Contains(err.Error(), `pragma journal_mode is "memory", want "wal"`) {
 		t.Fatalf("opening :memory: gave %v, want a journal_mode error", err)
 	}

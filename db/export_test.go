@@ -5,6 +5,10 @@ import (
 	"fmt"
 )
 
+// CheapArgon2 keeps test sign-ups fast; the stored PHC string records the
+// parameters, so verification works the same way as in production.
+var CheapArgon2 = Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
 // SeedMembers adds n active members ("member00000", ...) to an
 // organization in one transaction, for tests and benchmarks of large
 // organizations: signing each up through the service would hash n passwords.
@@ -25,4 +29,22 @@ func (db *DB) SeedMembers(ctx context.Context, orgID int64, n int) error {
 		}
 		return nil
 	})
+}
+
+// Update runs fn as one write operation, the way every service method
+// writes, so a test can hold the writer at a point it chooses.
+func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.update(ctx, fn)
+}
+
+// OnWriteQueued has the group committer call f each time an operation
+// joins its queue. Set it before any write.
+func (db *DB) OnWriteQueued(f func()) {
+	db.committer.queued = f
+}
+
+// StopWrites is the first half of Close under group commit: from its
+// return on, writes are refused; those already queued still commit.
+func (db *DB) StopWrites() {
+	db.committer.stop()
 }

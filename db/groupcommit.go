@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"guildhall"
 )
@@ -30,6 +31,9 @@ type groupCommitter struct {
 	ops  chan *writeOp
 	shut bool
 	done chan struct{}
+	// queued, if set, is called each time an operation joins the queue:
+	// a test hook (export_test.go), so tests order themselves without sleeping.
+	queued func()
 }
 
 // writeOp is one caller's write operation waiting for a commit.
@@ -37,7 +41,18 @@ type writeOp struct {
 	ctx    context.Context
 	fn     func(tx *Tx) error
 	answer chan error
+	// state leaves opQueued exactly once: to opStarted when the committer
+	// takes the operation, or to opAbandoned when its caller gives up
+	// first. Whichever side makes the move decides the operation's fate.
+	state atomic.Int32
 }
+
+// The states of a writeOp.
+const (
+	opQueued int32 = iota
+	opStarted
+	opAbandoned
+)
 
 func newGroupCommitter(db *DB) *groupCommitter {
 	c := &groupCommitter{db: db, ops: make(chan *writeOp, maxGroupCommitOps), done: make(chan struct{})}
@@ -46,9 +61,10 @@ func newGroupCommitter(db *DB) *groupCommitter {
 }
 
 // do queues fn and waits for the commit that holds it (or its failure).
-// Once queued, the caller waits for the answer even if ctx ends: the
-// operation may already be in a commit, and its outcome must be reported
-// truthfully. A cancelled operation is skipped if it has not started.
+// If ctx ends while the operation is still queued, the caller gives up at
+// once with EUNAVAILABLE and the committer skips the operation; once the
+// committer has started it, the caller waits for the commit, so that the
+// outcome it reports is the one the database holds.
 func (c *groupCommitter) do(ctx context.Context, fn func(tx *Tx) error) error {
 	op := &writeOp{ctx: ctx, fn: fn, answer: make(chan error, 1)}
 	c.mu.RLock()
@@ -63,18 +79,43 @@ func (c *groupCommitter) do(ctx context.Context, fn func(tx *Tx) error) error {
 		return c.db.storageError(ctx, "queue write", ctx.Err())
 	}
 	c.mu.RUnlock()
-	return <-op.answer
+	if c.queued != nil {
+		c.queued()
+	}
+	select {
+	case err := <-op.answer:
+		return err
+	case <-ctx.Done():
+		if op.state.CompareAndSwap(opQueued, opAbandoned) {
+			return c.db.storageError(ctx, "queued write", ctx.Err())
+		}
+		return <-op.answer
+	}
+}
+
+// start claims op for the committer. It fails if the caller has given up,
+// or if the caller's context has ended and it is about to.
+func (op *writeOp) start() bool {
+	if op.ctx.Err() != nil {
+		op.state.CompareAndSwap(opQueued, opAbandoned)
+	}
+	return op.state.CompareAndSwap(opQueued, opStarted)
 }
 
 // close stops taking operations, commits those already queued and waits.
 func (c *groupCommitter) close() {
+	c.stop()
+	<-c.done
+}
+
+// stop refuses operations from now on; those already queued still commit.
+func (c *groupCommitter) stop() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !c.shut {
 		c.shut = true
 		close(c.ops)
 	}
-	c.mu.Unlock()
-	<-c.done
 }
 
 func (c *groupCommitter) run() {
@@ -124,8 +165,8 @@ func (c *groupCommitter) commit(batch []*writeOp) {
 	defer tx.Rollback()
 	shared := &Tx{Tx: tx, stmts: db.writeStmts, shared: true}
 	for i, op := range batch {
-		if err := op.ctx.Err(); err != nil {
-			results[i] = db.storageError(op.ctx, "update", err)
+		if !op.start() {
+			results[i] = db.storageError(op.ctx, "update", op.ctx.Err())
 			continue
 		}
 		if _, err := shared.ExecContext(ctx, "SAVEPOINT operation"); err != nil {

@@ -15,7 +15,7 @@ import (
 // it commit, and the committer goes on serving.
 func TestGroupCommitSurvivesPanic(t *testing.T) {
 	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "g.db"),
-		Options{GroupCommit: true, Argon2: Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}})
+		Options{GroupCommit: true, Argon2: CheapArgon2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,15 +17,7 @@ import (
 // settable clock.
 func openWithLimits(tb testing.TB, maxPending, ratePerMinute int) (*db.DB, *clock, string) {
 	tb.Helper()
-	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	path := filepath.Join(tb.TempDir(), "guildhall.db")
-	d, err := db.Open(context.Background(), path, db.Options{Now: clk.Now, Argon2: cheapArgon2,
-		MaxPendingInvites: maxPending, InviteRate: ratePerMinute})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { d.Close() })
-	return d, clk, path
+	return MustOpenDBWith(tb, db.Options{MaxPendingInvites: maxPending, InviteRate: ratePerMinute})
 }
 
 // rateLimited fails unless err is a 429-coded error with a Retry-After in (0, max].

@@ -10,9 +10,8 @@ import (
 // as the serve flags say; DefaultOptions carries the defaults; a negative
 // limit is refused rather than read as anything.
 func TestOptionsLimits(t *testing.T) {
-	cheap := Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 	open := func(o Options) (*DB, error) {
-		o.Argon2 = cheap
+		o.Argon2 = CheapArgon2
 		d, err := Open(context.Background(), filepath.Join(t.TempDir(), "g.db"), o)
 		if err == nil {
 			t.Cleanup(func() { d.Close() })

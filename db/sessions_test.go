@@ -3,7 +3,6 @@ package db_test
 import (
 	"context"
 	"crypto/sha256"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -72,12 +71,7 @@ func TestSessionsLifecycle(t *testing.T) {
 }
 
 func TestSessionIDsAreStoredHashed(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "guildhall.db")
-	d, err := db.Open(context.Background(), path, db.Options{Argon2: cheapArgon2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d, _, path := MustOpenDBWith(t, db.Options{})
 	alice := MustCreateUser(t, d, "alice")
 	if _, err := d.CreateSession(context.Background(), "the-secret-id", alice.UserID, nil, time.Hour, time.Hour); err != nil {
 		t.Fatal(err)
@@ -93,22 +87,14 @@ func TestSessionIDsAreStoredHashed(t *testing.T) {
 }
 
 func TestSessionKeysAreKept(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "guildhall.db")
 	ctx := context.Background()
-	d, err := db.Open(ctx, path, db.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, _, path := MustOpenDBWith(t, db.Options{})
 	first, err := d.SessionKeys(ctx)
 	if err != nil || len(first) != 1 || len(first[0]) < 32 {
 		t.Fatalf("SessionKeys: %d keys, %v", len(first), err)
 	}
 	d.Close()
-	d, err = db.Open(ctx, path, db.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d = MustOpenDBFile(t, path, db.Options{})
 	again, err := d.SessionKeys(ctx)
 	if err != nil || len(again) != 1 || string(again[0]) != string(first[0]) {
 		t.Fatal("the generated key did not survive a reopen")

@@ -61,10 +61,12 @@ type failureCount struct {
 type loginThrottle struct {
 	mu   sync.Mutex
 	keys map[string]failureCount
+	// maxKeys is loginThrottleMaxKeys; a test lowers it to fill the map cheaply.
+	maxKeys int
 }
 
 func newLoginThrottle() *loginThrottle {
-	return &loginThrottle{keys: map[string]failureCount{}}
+	return &loginThrottle{keys: map[string]failureCount{}, maxKeys: loginThrottleMaxKeys}
 }
 
 // throttleKeys names the counters an attempt touches: its username and,
@@ -101,15 +103,6 @@ func (p throttlePolicy) wait(c failureCount, now time.Time) time.Duration {
 		delay = min(delay, loginBackoffMax)
 	}
 	return max(0, c.lastFailure.Add(delay).Sub(now))
-}
-
-// check refuses an attempt whose username or address must still wait,
-// with ERATELIMITED and the wait in RetryAfter.
-func (t *loginThrottle) check(username, clientAddr string, now time.Time) error {
-	user, addr := throttleKeys(username, clientAddr)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.refusal(user, addr, now)
 }
 
 // begin checks an attempt and, if it may go ahead, counts it as a failure
@@ -150,7 +143,8 @@ func (t *loginThrottle) finish(username, clientAddr string, err error) {
 	}
 }
 
-// refusal is check's decision; t.mu must be held.
+// refusal refuses an attempt whose username or address must still wait,
+// with ERATELIMITED and the wait in RetryAfter; t.mu must be held.
 func (t *loginThrottle) refusal(user, addr string, now time.Time) error {
 	wait := userPolicy.wait(t.keys[user], now)
 	if addr != "" {
@@ -177,14 +171,6 @@ func waitText(d time.Duration) string {
 	return "1 second"
 }
 
-// failed counts a failed attempt against its username and address.
-func (t *loginThrottle) failed(username, clientAddr string, now time.Time) {
-	user, addr := throttleKeys(username, clientAddr)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.count(user, addr, now)
-}
-
 // count adds a failure to each key; t.mu must be held.
 func (t *loginThrottle) count(user, addr string, now time.Time) {
 	for _, k := range []string{user, addr} {
@@ -192,7 +178,7 @@ func (t *loginThrottle) count(user, addr string, now time.Time) {
 			continue
 		}
 		c, ok := t.keys[k]
-		if !ok && len(t.keys) >= loginThrottleMaxKeys {
+		if !ok && len(t.keys) >= t.maxKeys {
 			t.makeRoom(now)
 		}
 		if now.Sub(c.lastFailure) >= loginFailureWindow {
@@ -213,7 +199,7 @@ func (t *loginThrottle) makeRoom(now time.Time) {
 			delete(t.keys, k)
 		}
 	}
-	for len(t.keys) >= loginThrottleMaxKeys*3/4 {
+	for len(t.keys) >= t.maxKeys*3/4 {
 		var oldestKey string
 		var oldest time.Time
 		n := 0

@@ -8,16 +8,26 @@ import (
 	"guildhall"
 )
 
-// throttleWait returns the wait check demands, zero if it lets the attempt through.
-func throttleWait(t *testing.T, th *loginThrottle, user, addr string, now time.Time) time.Duration {
+// Outcomes of a password check, as Authenticate hands them to finish.
+var (
+	wrongPassword = guildhall.Errorf(guildhall.EUNAUTHORIZED, "Wrong username or password.")
+	signedIn      error
+	notChecked    = guildhall.Errorf(guildhall.EUNAVAILABLE, "The server is busy; try again.")
+)
+
+// attempt makes one login attempt the way Authenticate does: begin, and if
+// the throttle lets it through, finish with outcome. It returns the wait
+// begin demanded, zero if it let the attempt through.
+func attempt(t *testing.T, th *loginThrottle, user, addr string, now time.Time, outcome error) time.Duration {
 	t.Helper()
-	err := th.check(user, addr, now)
+	err := th.begin(user, addr, now)
 	if err == nil {
+		th.finish(user, addr, outcome)
 		return 0
 	}
 	ge, ok := err.(*guildhall.Error)
 	if !ok || ge.Code != guildhall.ERATELIMITED || ge.RetryAfter <= 0 {
-		t.Fatalf("check: %v", err)
+		t.Fatalf("begin: %v", err)
 	}
 	return ge.RetryAfter
 }
@@ -27,32 +37,32 @@ func TestLoginThrottleSlowsThenLocksOut(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	// Free failures.
 	for i := range loginUserFreeFailures {
-		if w := throttleWait(t, th, "alice", "192.0.2.1", now); w != 0 {
+		if w := attempt(t, th, "alice", "192.0.2.1", now, wrongPassword); w != 0 {
 			t.Fatalf("attempt %d refused for %v", i+1, w)
 		}
-		th.failed("alice", "192.0.2.1", now)
 	}
-	// Slowed: each failure past the free ones doubles the wait.
+	// Slowed: each failure past the free ones doubles the wait. A refused
+	// attempt is not counted, so the wait runs from the last failure.
 	for i, want := range []time.Duration{1, 2, 4, 8, 16} {
-		if w := throttleWait(t, th, "alice", "192.0.2.1", now); w != want*time.Second {
+		if w := attempt(t, th, "alice", "192.0.2.1", now, wrongPassword); w != want*time.Second {
 			t.Fatalf("slow step %d: wait %v, want %v", i, w, want*time.Second)
 		}
 		now = now.Add(want * time.Second)
-		if w := throttleWait(t, th, "alice", "192.0.2.1", now); w != 0 {
+		if w := attempt(t, th, "alice", "192.0.2.1", now, wrongPassword); w != 0 {
 			t.Fatalf("slow step %d: still refused after the wait (%v)", i, w)
 		}
-		th.failed("alice", "192.0.2.1", now)
 	}
-	// Locked out after loginUserLockoutFailures, for loginLockout.
-	if w := throttleWait(t, th, "alice", "192.0.2.9", now); w != loginLockout {
+	// Locked out after loginUserLockoutFailures, for loginLockout, even
+	// with the right password.
+	if w := attempt(t, th, "alice", "192.0.2.9", now, signedIn); w != loginLockout {
 		t.Fatalf("lockout wait %v, want %v", w, loginLockout)
 	}
 	// The username is locked from any address; another username from the
 	// same address is not (that address has only 10 of its 20 failures).
-	if w := throttleWait(t, th, "bob", "192.0.2.1", now); w != 0 {
+	if w := attempt(t, th, "bob", "192.0.2.1", now, signedIn); w != 0 {
 		t.Fatalf("another user from the same address refused for %v", w)
 	}
-	if w := throttleWait(t, th, "alice", "192.0.2.1", now.Add(loginLockout)); w != 0 {
+	if w := attempt(t, th, "alice", "192.0.2.1", now.Add(loginLockout), signedIn); w != 0 {
 		t.Fatalf("still locked after the lockout: %v", w)
 	}
 }
@@ -61,25 +71,48 @@ func TestLoginThrottleSuccessAndWindow(t *testing.T) {
 	th := newLoginThrottle()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for range loginUserFreeFailures - 1 {
-		th.failed("alice", "192.0.2.1", now)
+		attempt(t, th, "alice", "192.0.2.1", now, wrongPassword)
 	}
-	th.finish("alice", "", nil) // a success
+	attempt(t, th, "alice", "192.0.2.1", now, signedIn)
 	for range loginUserFreeFailures - 1 {
-		th.failed("alice", "192.0.2.1", now)
+		attempt(t, th, "alice", "192.0.2.1", now, wrongPassword)
 	}
-	if w := throttleWait(t, th, "alice", "", now); w != 0 {
+	// Had the success not cleared the username's count, this would be
+	// alice's ninth failure in a row, and refused.
+	if w := attempt(t, th, "alice", "", now, notChecked); w != 0 {
 		t.Fatalf("a success did not clear the username's count: %v", w)
 	}
-	// The address keeps counting across the success: 8 so far.
-	for range loginAddrFreeFailures - 2*(loginUserFreeFailures-1) {
-		th.failed("someone-else", "192.0.2.1", now)
+	// The address keeps counting across the success (8 failures so far),
+	// whichever usernames it tries.
+	for i := range loginAddrFreeFailures - 2*(loginUserFreeFailures-1) {
+		if w := attempt(t, th, "someone-"+strconv.Itoa(i), "192.0.2.1", now, wrongPassword); w != 0 {
+			t.Fatalf("address failure %d refused for %v", 2*(loginUserFreeFailures-1)+i+1, w)
+		}
 	}
-	if w := throttleWait(t, th, "carol", "192.0.2.1", now); w != loginBackoffBase {
+	if w := attempt(t, th, "carol", "192.0.2.1", now, signedIn); w != loginBackoffBase {
 		t.Fatalf("address after %d failures: wait %v", loginAddrFreeFailures, w)
 	}
 	// Old failures are forgotten.
-	if w := throttleWait(t, th, "carol", "192.0.2.1", now.Add(loginFailureWindow)); w != 0 {
+	if w := attempt(t, th, "carol", "192.0.2.1", now.Add(loginFailureWindow), signedIn); w != 0 {
 		t.Fatalf("failures older than the window still count: %v", w)
+	}
+}
+
+// TestLoginThrottleUncheckedAttemptsAreFree: an attempt whose password the
+// server could not check (a busy hasher, a database fault) is given back
+// to both its username and its address.
+func TestLoginThrottleUncheckedAttemptsAreFree(t *testing.T) {
+	th := newLoginThrottle()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for i := range loginAddrLockoutFailures {
+		if w := attempt(t, th, "alice", "192.0.2.1", now, notChecked); w != 0 {
+			t.Fatalf("unchecked attempt %d refused for %v", i+1, w)
+		}
+	}
+	for i := range loginUserFreeFailures {
+		if w := attempt(t, th, "alice", "192.0.2.1", now, wrongPassword); w != 0 {
+			t.Fatalf("failure %d after unchecked attempts refused for %v", i+1, w)
+		}
 	}
 }
 
@@ -98,14 +131,24 @@ func TestLoginThrottleKeys(t *testing.T) {
 	}
 }
 
+// TestLoginThrottleMemoryIsBounded fills a throttle past its bound (lowered
+// from loginThrottleMaxKeys, which works the same way at 100 times the cost).
 func TestLoginThrottleMemoryIsBounded(t *testing.T) {
 	th := newLoginThrottle()
+	th.maxKeys = 1000
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	for i := range loginThrottleMaxKeys + 100 {
-		th.failed("user"+strconv.Itoa(i), "", now.Add(time.Duration(i)*time.Millisecond))
+	last := ""
+	for i := range th.maxKeys + 100 {
+		last = "user" + strconv.Itoa(i)
+		if err := th.begin(last, "", now.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if n := len(th.keys); n > loginThrottleMaxKeys {
-		t.Fatalf("%d keys, over the bound %d", n, loginThrottleMaxKeys)
+	if n := len(th.keys); n > th.maxKeys {
+		t.Fatalf("%d keys, over the bound %d", n, th.maxKeys)
+	}
+	if _, ok := th.keys["user:"+last]; !ok {
+		t.Fatal("making room dropped the newest failure")
 	}
 }
 

@@ -8,10 +8,13 @@ import (
 )
 
 // RequestTimeout bounds the work one request may cause: its context, which
-// every service call receives and the database honours (a waiting write
-// gives up, a running statement is interrupted), ends this long after the
-// request arrives. It is shorter than the server's write timeout, so the
-// client still gets the 503 envelope rather than a dropped connection.
+// every service call receives and the database honours, ends this long
+// after the request arrives. A write still waiting for the writer then
+// gives up (under group commit too, if the committer has not started it),
+// and a running statement is interrupted, except one in a group commit,
+// which finishes so that the answer says truly whether it was written.
+// It is shorter than the server's write timeout, so the client still gets
+// the 503 envelope rather than a dropped connection.
 const RequestTimeout = 15 * time.Second
 
 // requestDeadline gives each request's context the RequestTimeout deadline.
