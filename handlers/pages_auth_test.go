@@ -145,10 +145,7 @@ func TestLoginPageAndSessionCookie(t *testing.T) {
 
 func TestNewSessionIDAtEveryLoginAndLogoutEndsIt(t *testing.T) {
 	t.Parallel()
-	env := newPageEnv(t)
-	env.user("alice")
-	v := env.visitor()
-	v.login("alice")
+	env, v := aliceSignedIn(t)
 	first := v.cookie("guildhall_session").Value
 	v.login("alice") // from the same browser, already signed in
 	second := v.cookie("guildhall_session").Value
@@ -193,10 +190,7 @@ func TestNewSessionIDAtEveryLoginAndLogoutEndsIt(t *testing.T) {
 
 func TestSessionTimeouts(t *testing.T) {
 	t.Parallel()
-	env := newPageEnv(t)
-	env.user("alice")
-	v := env.visitor()
-	v.login("alice")
+	env, v := aliceSignedIn(t)
 	// Active use keeps the session alive past the idle timeout...
 	for range 3 {
 		env.advance(handlers.DefaultSessionIdleTimeout - time.Hour)
@@ -222,10 +216,7 @@ func TestSessionTimeouts(t *testing.T) {
 
 func TestSessionsSurviveARestart(t *testing.T) {
 	t.Parallel()
-	env := newPageEnv(t)
-	env.user("alice")
-	v := env.visitor()
-	v.login("alice")
+	env, v := aliceSignedIn(t)
 	// A second server over the same database, with the keys the database
 	// kept (as cmd/guildhall does when GUILDHALL_SESSION_KEYS is unset).
 	keys, err := env.store.SessionKeys(context.Background())

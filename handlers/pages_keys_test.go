@@ -9,10 +9,7 @@ import (
 
 func TestAPIKeysPage(t *testing.T) {
 	t.Parallel()
-	env := newPageEnv(t)
-	env.user("alice")
-	v := env.visitor()
-	v.login("alice")
+	env, v := aliceSignedIn(t)
 	p := v.get("/keys")
 	if p.StatusCode != http.StatusOK || p.Doc.Find(`[data-testid="no-keys"]`).Length() != 1 {
 		t.Fatalf("GET /keys: %d", p.StatusCode)

@@ -227,10 +227,7 @@ func TestOrganizationNameIsEscaped(t *testing.T) {
 
 func TestCreateOrganizationPage(t *testing.T) {
 	t.Parallel()
-	env := newPageEnv(t)
-	env.user("alice")
-	v := env.visitor()
-	v.login("alice")
+	_, v := aliceSignedIn(t)
 	p := v.get("/orgs/new")
 	if p.StatusCode != http.StatusOK || p.Doc.Find(`label[for="org-name"]`).Length() != 1 {
 		t.Fatalf("GET /orgs/new: %d", p.StatusCode)

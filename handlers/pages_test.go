@@ -128,6 +128,17 @@ func (e *pageEnv) memberships(owner guildhall.Actor, orgID int64) []string {
 	return out
 }
 
+// aliceSignedIn is a fresh pageEnv with one user, alice, signed in in a
+// visitor's browser.
+func aliceSignedIn(t testing.TB) (*pageEnv, *visitor) {
+	t.Helper()
+	env := newPageEnv(t)
+	env.user("alice")
+	v := env.visitor()
+	v.login("alice")
+	return env, v
+}
+
 // sessionRows counts the rows of the sessions table.
 func (e *pageEnv) sessionRows() int {
 	e.t.Helper()
