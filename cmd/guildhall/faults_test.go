@@ -117,7 +117,7 @@ type load struct {
 // waits for the load to end instead of stopping it.
 func (env *faultEnv) startLoad() *load {
 	l := &load{reached: make(chan struct{}), ended: make(chan struct{})}
-	url, apiKey, org := env.srv.URL, env.fx.APIKey, env.fx.InviteOrg
+	baseURL, apiKey, org := env.srv.URL, env.fx.APIKey, env.fx.InviteOrg
 	var clients sync.WaitGroup
 	for range faultClients {
 		clients.Go(func() {
@@ -127,10 +127,7 @@ func (env *faultEnv) startLoad() *load {
 					return
 				}
 				name := fixture.InviteeName(n)
-				req, err := fixture.NewRequest(context.Background(), url, "invite_user_to_organization", fixture.InviteBody(apiKey, name, org))
-				if err != nil {
-					panic(err)
-				}
+				req, _ := fixture.NewRequest(context.Background(), baseURL, "invite_user_to_organization", fixture.InviteBody(apiKey, name, org))
 				a, err := fixture.Do(env.client, req)
 				if a.Status == 0 {
 					return
@@ -191,7 +188,7 @@ func (env *faultEnv) heldInvite() (finish func() (fixture.Answer, error)) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Expect", "100-continue")
 	// Its own connection, which waits for the 100 before sending the body.
-	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}, Timeout: time.Minute}
 	type outcome struct {
 		a   fixture.Answer
 		err error
@@ -301,7 +298,11 @@ func TestSIGTERMDuringInviteLoad(t *testing.T) {
 			if err := env.srv.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			<-shuttingDown
+			select {
+			case <-shuttingDown:
+			case <-env.srv.Exited():
+				t.Fatalf("exited without shutting down: %v\n%s", env.srv.Wait(), env.srv.Log())
+			}
 			held, err := finishHeld()
 			if err != nil || held.Status != http.StatusOK {
 				t.Fatalf("the request in flight at SIGTERM: %d %s %v", held.Status, held.Body, err)
