@@ -5,11 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"strings"
-
-	"github.com/PuerkitoBio/goquery"
 
 	"guildhall/cmd/internal/fixture"
 )
@@ -42,7 +38,7 @@ func readPhases(ctx context.Context, client *http.Client, m *serverMode, cfg con
 		fetch("search", map[string]any{"search": search, "limit": 50}),
 	}
 	pageURL := fmt.Sprintf("%s/orgs/%d", m.srv.URL, m.fx.BigOrg)
-	if browser, err := signIn(ctx, client, m.srv.URL, pageURL); err != nil {
+	if browser, err := pageClient(ctx, client, m.srv.URL, pageURL); err != nil {
 		fmt.Printf("organization page: not measured (%v)\n", err)
 	} else {
 		page := func(name, u string) readPhase {
@@ -68,45 +64,15 @@ func readPhases(ctx context.Context, client *http.Client, m *serverMode, cfg con
 	return out
 }
 
-// signIn signs the owner in through the login form, as a browser does,
-// and returns a client that carries the session cookie (sharing client's
-// connections), once it has fetched pageURL with it.
-func signIn(ctx context.Context, client *http.Client, baseURL, pageURL string) (*http.Client, error) {
-	jar, err := cookiejar.New(nil)
+// pageClient signs the owner in and returns their browser, once it has
+// fetched pageURL with it.
+func pageClient(ctx context.Context, client *http.Client, baseURL, pageURL string) (*http.Client, error) {
+	browser, err := fixture.SignIn(ctx, client, baseURL, fixture.Owner, fixture.OwnerPassword)
 	if err != nil {
 		return nil, err
 	}
-	browser := *client
-	browser.Jar = jar
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/login", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
 	resp, err := browser.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /login: %d %v", resp.StatusCode, err)
-	}
-	form := url.Values{"username": {fixture.Owner}, "password": {fixture.OwnerPassword}}
-	if token, ok := doc.Find(`form input[name="csrf_token"]`).Attr("value"); ok {
-		form.Set("csrf_token", token)
-	}
-	// Signed in is a redirect away from the form, with the session cookie.
-	noRedirect := browser
-	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/login", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err = noRedirect.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		return nil, fmt.Errorf("POST /login: %d", resp.StatusCode)
-	}
-	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
-	resp, err = browser.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -114,5 +80,5 @@ func signIn(ctx context.Context, client *http.Client, baseURL, pageURL string) (
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %d", resp.Request.URL.Path, resp.StatusCode)
 	}
-	return &browser, nil
+	return browser, nil
 }

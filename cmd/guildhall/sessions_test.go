@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,32 +45,10 @@ func TestPageFlags(t *testing.T) {
 	}
 }
 
-// signInThroughPage signs in with the login form, as a browser does, and
-// returns the browser's client.
-func signInThroughPage(t *testing.T, base, user, password string) *http.Client {
+// signedInAs fetches the dashboard and reports whose it is ("" if signed out).
+func signedInAs(t *testing.T, client *http.Client, base string) string {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	login := getPage(t, client, base+"/login")
-	token, ok := login.Find(`form input[name="csrf_token"]`).Attr("value")
-	if !ok {
-		t.Fatal("no CSRF token on the login page")
-	}
-	resp, err := client.PostForm(base+"/login", url.Values{"csrf_token": {token}, "username": {user}, "password": {password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("login: %d", resp.StatusCode)
-	}
-	return client
-}
-
-// getPage fetches a page and parses it.
-func getPage(t *testing.T, client *http.Client, u string) *goquery.Document {
-	t.Helper()
-	resp, err := client.Get(u)
+	resp, err := client.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,13 +57,7 @@ func getPage(t *testing.T, client *http.Client, u string) *goquery.Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return doc
-}
-
-// signedInAs fetches the dashboard and reports whose it is ("" if signed out).
-func signedInAs(t *testing.T, client *http.Client, base string) string {
-	t.Helper()
-	return strings.TrimSpace(getPage(t, client, base+"/").Find(`[data-testid="nav-user"]`).Text())
+	return strings.TrimSpace(doc.Find(`[data-testid="nav-user"]`).Text())
 }
 
 // TestSessionsSurviveRestart: the real server, stopped and started again
@@ -108,7 +78,10 @@ func TestSessionsSurviveRestart(t *testing.T) {
 			}
 			t.Setenv(sessionKeysEnv, c.keysBefore)
 			p := startServer(t, path)
-			client := signInThroughPage(t, p.URL, fixture.Owner, fixture.OwnerPassword)
+			client, err := fixture.SignIn(context.Background(), &http.Client{Timeout: time.Minute}, p.URL, fixture.Owner, fixture.OwnerPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got := signedInAs(t, client, p.URL); got != fixture.Owner {
 				t.Fatalf("signed in as %q", got)
 			}
