@@ -157,14 +157,18 @@ func (l *load) record(invitee string, a fixture.Answer, err error) {
 	}
 }
 
-// waitAnswers waits until the load has had loadAnswers answers.
-func (l *load) waitAnswers(t *testing.T) {
+// startUnderLoad starts a server with the flags and a load against it,
+// and returns once the load has had loadAnswers answers.
+func startUnderLoad(t *testing.T, flags ...string) (*faultEnv, *load) {
 	t.Helper()
+	env := startFaultEnv(t, flags...)
+	l := env.startLoad()
 	select {
 	case <-l.reached:
 	case <-l.ended:
 		t.Fatalf("the load ended after %d answers", l.answered)
 	}
+	return env, l
 }
 
 // heldInvitee is the seeded invitee the load leaves for heldInvite.
@@ -262,9 +266,7 @@ func checkDatabase(t *testing.T, path string, org int64, acked []string) {
 func TestKill9DuringInviteLoad(t *testing.T) {
 	for _, mode := range commitModes {
 		t.Run(mode.name, func(t *testing.T) {
-			env := startFaultEnv(t, mode.flags...)
-			l := env.startLoad()
-			l.waitAnswers(t)
+			env, l := startUnderLoad(t, mode.flags...)
 			env.srv.Kill() // mid-load, with requests in flight
 			<-l.ended
 			for _, a := range l.bad {
@@ -290,9 +292,7 @@ func TestKill9DuringInviteLoad(t *testing.T) {
 func TestSIGTERMDuringInviteLoad(t *testing.T) {
 	for _, mode := range commitModes {
 		t.Run(mode.name, func(t *testing.T) {
-			env := startFaultEnv(t, mode.flags...)
-			l := env.startLoad()
-			l.waitAnswers(t)
+			env, l := startUnderLoad(t, mode.flags...)
 			finishHeld := env.heldInvite()
 			shuttingDown := env.srv.Logged("shutting down")
 			if err := env.srv.Signal(syscall.SIGTERM); err != nil {
