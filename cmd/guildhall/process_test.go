@@ -16,14 +16,14 @@ import (
 	"guildhall/cmd/internal/serverproc"
 )
 
-// asServerEnv makes the test binary run as the guildhall command instead
+// asCommandEnv makes the test binary run as the guildhall command instead
 // of running tests: the process tests start it as their server, so the
 // server is the code under test built with the test's own flags (the race
 // detector included) and nothing is compiled twice.
-const asServerEnv = "GUILDHALL_TEST_AS_COMMAND"
+const asCommandEnv = "GUILDHALL_TEST_AS_COMMAND"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(asServerEnv) != "" {
+	if os.Getenv(asCommandEnv) != "" {
 		main() // exits with 1 on an error
 		os.Exit(0)
 	}
@@ -44,29 +44,12 @@ func startServer(t *testing.T, path string, flags ...string) *serverproc.Process
 	// reports from goroutines still running; a server exits only after
 	// its shutdown has ended them, and the tests stop a server six times.
 	race := "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
-	p, err := serverproc.Start(context.Background(), self, args, []string{asServerEnv + "=1", race})
+	p, err := serverproc.Start(context.Background(), self, args, []string{asCommandEnv + "=1", race})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Kill)
 	return p
-}
-
-// callAPI calls the API function fn of the server p with args, failing
-// the test unless the answer is a success; it returns the result.
-func callAPI(t *testing.T, p *serverproc.Process, fn string, args map[string]any) map[string]any {
-	t.Helper()
-	a, err := fixture.Call(context.Background(), http.DefaultClient, p.URL, fn, args)
-	if err != nil || !a.Success {
-		t.Fatalf("%s: %d %s %v; server log:\n%s", fn, a.Status, a.Body, err, p.Log())
-	}
-	var result map[string]any
-	if len(a.Result) > 0 {
-		if err := json.Unmarshal(a.Result, &result); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return result
 }
 
 // TestUserAdd creates a user from the shell and checks they can log in.
@@ -86,9 +69,12 @@ func TestUserAdd(t *testing.T) {
 		t.Fatalf("short password: %v", err)
 	}
 	p := startServer(t, path)
-	out := callAPI(t, p, "login", map[string]any{"auth": map[string]any{"username": "dave", "password": "a good password"}})
-	if out["username"] != "dave" {
-		t.Fatalf("login: %v", out)
+	a, err := fixture.Call(context.Background(), http.DefaultClient, p.URL, "login", map[string]any{"auth": map[string]any{"username": "dave", "password": "a good password"}})
+	var user struct {
+		Username string `json:"username"`
+	}
+	if err != nil || !a.Success || json.Unmarshal(a.Result, &user) != nil || user.Username != "dave" {
+		t.Fatalf("login: %d %s %v", a.Status, a.Body, err)
 	}
 }
 
