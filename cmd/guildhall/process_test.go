@@ -1,188 +1,55 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"guildhall/db"
+	"guildhall/cmd/internal/fixture"
+	"guildhall/cmd/internal/serverproc"
 )
 
-// binary is the guildhall command built once for the process tests.
-var binary string
+// asCommandEnv makes the test binary run as the guildhall command instead
+// of running tests: the process tests start it as their server, so the
+// server is the code under test built with the test's own flags (the race
+// detector included) and nothing is compiled twice.
+const asCommandEnv = "GUILDHALL_TEST_AS_COMMAND"
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "guildhall-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	if os.Getenv(asCommandEnv) != "" {
+		main() // exits with 1 on an error
+		os.Exit(0)
 	}
-	binary = filepath.Join(dir, "guildhall")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building guildhall:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
-// serverProcess is a running `guildhall serve`.
-type serverProcess struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *bytes.Buffer
-	done chan error
-}
-
-// startServer runs the real binary on a free port with the database at
-// path, and waits until it listens.
-func startServer(t *testing.T, path string, args ...string) *serverProcess {
+// startServer runs `guildhall serve` on a free port with the database at
+// path and the extra flags, and returns once it listens. The test's end
+// kills it if it is still running.
+func startServer(t *testing.T, path string, flags ...string) *serverproc.Process {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", path}, args...)...)
-	stdout, err := cmd.StdoutPipe()
+	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProcess{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
-	cmd.Stderr = p.logs
-	if err := cmd.Start(); err != nil {
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", path}, flags...)
+	// Under -race, a process sleeps a second as it exits, for late race
+	// reports from goroutines still running; a server exits only after
+	// its shutdown has ended them, and the tests stop a server six times.
+	race := "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
+	p, err := serverproc.Start(context.Background(), self, args, []string{asCommandEnv + "=1", race})
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); <-p.done })
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() {
-		cmd.Process.Kill()
-		t.Fatalf("server printed no address; stderr: %s", p.logs)
-	}
-	first := lines.Text()
-	go func() {
-		io.Copy(io.Discard, stdout)
-		p.done <- cmd.Wait()
-	}()
-	const prefix = "guildhall listening on "
-	if !strings.HasPrefix(first, prefix) {
-		t.Fatalf("unexpected first line %q", first)
-	}
-	p.url = strings.Fields(strings.TrimPrefix(first, prefix))[0]
+	t.Cleanup(p.Kill)
 	return p
-}
-
-// call posts a JSON body to /api/fn and returns the status and decoded envelope.
-func (p *serverProcess) call(client *http.Client, fn string, body map[string]any) (int, map[string]any, error) {
-	b, _ := json.Marshal(body)
-	resp, err := client.Post(p.url+"/api/"+fn, "application/json", bytes.NewReader(b))
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return resp.StatusCode, nil, err
-	}
-	return resp.StatusCode, out, nil
-}
-
-func (p *serverProcess) mustCall(t *testing.T, fn string, body map[string]any) map[string]any {
-	t.Helper()
-	status, out, err := p.call(http.DefaultClient, fn, body)
-	if err != nil || status != 200 {
-		t.Fatalf("%s: %d %v %v; server log: %s", fn, status, out, err, p.logs)
-	}
-	return out
-}
-
-// TestKill9KeepsAcknowledgedInvites kills the server with SIGKILL while
-// invitations are in flight; after a restart every invitation that was
-// acknowledged with a 200 is there, and the database passes its integrity check.
-func TestKill9KeepsAcknowledgedInvites(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "guildhall.db")
-	const invitees = 120
-	// The owner is created from the shell, as an operator would; the
-	// invitees sign up through the API.
-	cmd := exec.Command(binary, "user", "add", "alice", "--db", path)
-	cmd.Stdin = strings.NewReader("password-alice\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("user add alice: %v: %s", err, out)
-	}
-	p := startServer(t, path)
-	for i := 1; i <= invitees; i++ {
-		p.mustCall(t, "add_user", map[string]any{"username": fmt.Sprintf("user%d", i), "password": "password-user"})
-	}
-	key := p.mustCall(t, "create_api_key", map[string]any{"auth": map[string]any{"username": "alice", "password": "password-alice"}})["result"].(map[string]any)["api_key"].(string)
-	org := p.mustCall(t, "create_organization", map[string]any{"auth": map[string]any{"api_key": key}, "organization_name": "Acme"})["result"].(map[string]any)["organization_id"]
-
-	var mu sync.Mutex
-	var acked []string
-	next := make(chan int, invitees)
-	for i := 1; i <= invitees; i++ {
-		next <- i
-	}
-	close(next)
-	client := &http.Client{Timeout: 5 * time.Second}
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := range next {
-				name := fmt.Sprintf("user%d", i)
-				status, _, err := p.call(client, "invite_user_to_organization",
-					map[string]any{"auth": map[string]any{"api_key": key}, "organization_id": org, "username_to_invite": name})
-				if err == nil && status == 200 {
-					mu.Lock()
-					acked = append(acked, name)
-					n := len(acked)
-					mu.Unlock()
-					if n == invitees/2 {
-						p.cmd.Process.Signal(syscall.SIGKILL) // mid-load, with requests in flight
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	<-p.done
-	p.done <- nil // for the cleanup's wait
-	if len(acked) < invitees/2 {
-		t.Fatalf("only %d invitations acknowledged before the kill", len(acked))
-	}
-
-	raw, err := sql.Open("sqlite", db.DSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var integrity string
-	if err := raw.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
-		t.Fatalf("integrity_check: %q %v", integrity, err)
-	}
-	raw.Close()
-
-	p2 := startServer(t, path)
-	out := p2.mustCall(t, "fetch_memberships_of_organization", map[string]any{"auth": map[string]any{"api_key": key}, "organization_id": org})
-	present := map[string]bool{}
-	for _, m := range out["result"].(map[string]any)["memberships"].([]any) {
-		present[m.(map[string]any)["username"].(string)] = true
-	}
-	for _, name := range acked {
-		if !present[name] {
-			t.Errorf("acknowledged invitation of %s lost after kill -9", name)
-		}
-	}
-	t.Logf("%d invitations acknowledged before SIGKILL, all present after restart (%d rows)", len(acked), len(present))
 }
 
 // TestUserAdd creates a user from the shell and checks they can log in.
@@ -202,18 +69,21 @@ func TestUserAdd(t *testing.T) {
 		t.Fatalf("short password: %v", err)
 	}
 	p := startServer(t, path)
-	out := p.mustCall(t, "login", map[string]any{"auth": map[string]any{"username": "dave", "password": "a good password"}})
-	if out["result"].(map[string]any)["username"] != "dave" {
-		t.Fatalf("login: %v", out)
+	a, err := fixture.Call(context.Background(), http.DefaultClient, p.URL, "login", map[string]any{"auth": map[string]any{"username": "dave", "password": "a good password"}})
+	var user struct {
+		Username string `json:"username"`
+	}
+	if err != nil || !a.Success || json.Unmarshal(a.Result, &user) != nil || user.Username != "dave" {
+		t.Fatalf("login: %d %s %v", a.Status, a.Body, err)
 	}
 }
 
 // TestSignupClosed: --signup=false refuses add_user with a clear 403.
 func TestSignupClosed(t *testing.T) {
 	p := startServer(t, filepath.Join(t.TempDir(), "guildhall.db"), "--signup=false")
-	status, out, err := p.call(http.DefaultClient, "add_user", map[string]any{"username": "eve", "password": "password-eve"})
-	if err != nil || status != 403 || out["code"] != "forbidden" || !strings.Contains(out["error"].(string), "Sign-up is closed") {
-		t.Fatalf("add_user with sign-up closed: %d %v %v", status, out, err)
+	a, err := fixture.Call(context.Background(), http.DefaultClient, p.URL, "add_user", map[string]any{"username": "eve", "password": "password-eve"})
+	if err != nil || a.Status != 403 || a.Code != "forbidden" || !strings.Contains(a.Error, "Sign-up is closed") {
+		t.Fatalf("add_user with sign-up closed: %d %s %v", a.Status, a.Body, err)
 	}
 }
 

@@ -1,16 +1,17 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"guildhall/cmd/internal/fixture"
 )
 
 func TestParseSessionKeys(t *testing.T) {
@@ -44,32 +45,6 @@ func TestPageFlags(t *testing.T) {
 	}
 }
 
-// signInThroughPage signs in with the login form and returns the browser's client.
-func signInThroughPage(t *testing.T, base, user, password string) *http.Client {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(base + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("no CSRF token on the login page: %s", body)
-	}
-	resp, err = client.PostForm(base+"/login", url.Values{"csrf_token": {string(m[1])}, "username": {user}, "password": {password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("login: %d", resp.StatusCode)
-	}
-	return client
-}
-
 // signedInAs fetches the dashboard and reports whose it is ("" if signed out).
 func signedInAs(t *testing.T, client *http.Client, base string) string {
 	t.Helper()
@@ -78,36 +53,45 @@ func signedInAs(t *testing.T, client *http.Client, base string) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if m := regexp.MustCompile(`data-testid="nav-user">([^<]+)<`).FindSubmatch(body); m != nil {
-		return string(m[1])
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ""
+	return strings.TrimSpace(doc.Find(`[data-testid="nav-user"]`).Text())
 }
 
-// TestSessionsSurviveRestart: the real binary, restarted on the same
-// database, keeps people signed in, with the key it generated and stored
-// (GUILDHALL_SESSION_KEYS unset) and with keys from the environment.
+// TestSessionsSurviveRestart: the real server, stopped and started again
+// on the same database, keeps people signed in: with the key it generated
+// and stored (GUILDHALL_SESSION_KEYS unset), and with keys from the
+// environment across a rotation (a new key put first, the old one kept to
+// verify).
 func TestSessionsSurviveRestart(t *testing.T) {
-	for _, envKeys := range []string{"", strings.Repeat("k", 40) + "," + strings.Repeat("o", 40)} {
-		t.Run("keys from env="+map[bool]string{true: "yes", false: "no"}[envKeys != ""], func(t *testing.T) {
-			t.Setenv("GUILDHALL_SESSION_KEYS", envKeys)
+	oldKey, newKey := strings.Repeat("o", 40), strings.Repeat("n", 40)
+	for _, c := range []struct{ name, keysBefore, keysAfter string }{
+		{"keys kept in the database", "", ""},
+		{"keys from the environment, rotated", oldKey, newKey + "," + oldKey},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "guildhall.db")
+			if err := fixture.Seed(context.Background(), path, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv(sessionKeysEnv, c.keysBefore)
 			p := startServer(t, path)
-			p.mustCall(t, "add_user", map[string]any{"username": "dave", "password": "a good password"})
-			client := signInThroughPage(t, p.url, "dave", "a good password")
-			if got := signedInAs(t, client, p.url); got != "dave" {
+			client, err := fixture.SignIn(context.Background(), &http.Client{Timeout: time.Minute}, p.URL, fixture.Owner, fixture.OwnerPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := signedInAs(t, client, p.URL); got != fixture.Owner {
 				t.Fatalf("signed in as %q", got)
 			}
-			p.cmd.Process.Signal(syscall.SIGTERM)
-			exit := <-p.done
-			p.done <- exit // for the cleanup, which waits on it too
-			if exit != nil {
-				t.Fatalf("the server did not stop cleanly: %v; log: %s", exit, p.logs)
+			if err := p.Stop(); err != nil {
+				t.Fatalf("the server did not stop cleanly: %v; log:\n%s", err, p.Log())
 			}
+			t.Setenv(sessionKeysEnv, c.keysAfter)
 			again := startServer(t, path)
-			if got := signedInAs(t, client, again.url); got != "dave" {
-				t.Fatalf("after a restart, signed in as %q; server log: %s", got, again.logs)
+			if got := signedInAs(t, client, again.URL); got != fixture.Owner {
+				t.Fatalf("after a restart, signed in as %q; server log:\n%s", got, again.Log())
 			}
 		})
 	}

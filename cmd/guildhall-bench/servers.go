@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"guildhall/cmd/internal/fixture"
+	"guildhall/cmd/internal/serverproc"
+	"guildhall/db"
+)
+
+// serverMode is the server binary run with one set of flags, on a
+// database of its own.
+type serverMode struct {
+	label  string
+	flags  []string
+	srv    *serverproc.Process
+	dbPath string
+	fx     fixture.Fixtures
+	next   atomic.Int64 // the last invitee used
+}
+
+// start seeds a fresh database in dir and starts the server on it with the
+// abuse limits off, then sets up the fixtures.
+func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	m.dbPath = filepath.Join(dir, "guildhall.db")
+	fmt.Printf("seeding %d invitees and %d members in %s ...\n", cfg.invitees, cfg.members, m.dbPath)
+	if err := fixture.Seed(ctx, m.dbPath, cfg.invitees, cfg.members); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", m.dbPath, "--max-pending-invites", "0", "--invite-rate", "0"}
+	args = append(args, m.flags...)
+	args = append(args, strings.Fields(cfg.serverFlags)...)
+	fmt.Printf("starting %s %s\n", cfg.bin, strings.Join(args, " "))
+	var err error
+	if m.srv, err = serverproc.Start(ctx, cfg.bin, args, nil); err != nil {
+		return err
+	}
+	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL, m.dbPath, cfg.members); err != nil {
+		return fmt.Errorf("fixtures: %w", err)
+	}
+	return nil
+}
+
+// invite runs one invite phase: every request a new invitee.
+func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config) result {
+	cpu := cpuTime(m.srv.Pid())
+	r := drive(ctx, client, cfg.clients, cfg.duration, func() (*http.Request, error) {
+		n := int(m.next.Add(1))
+		if n > cfg.invitees {
+			return nil, errOutOfInvitees
+		}
+		return fixture.NewRequest(ctx, m.srv.URL, "invite_user_to_organization", fixture.InviteBody(m.fx.APIKey, fixture.InviteeName(n), m.fx.InviteOrg))
+	})
+	r.name = m.label
+	r.cpu = cpuTime(m.srv.Pid()) - cpu
+	return r
+}
+
+// checkInvites makes sure the database holds exactly the invitations
+// that were acknowledged: none lost, none made without an answer.
+func checkInvites(path string, org int64, acknowledged int) error {
+	raw, err := sql.Open("sqlite", db.DSN(path))
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow(`SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'pending'`, org).Scan(&n); err != nil {
+		return err
+	}
+	if n != acknowledged {
+		return fmt.Errorf("%d invitations acknowledged but %d in the database", acknowledged, n)
+	}
+	return nil
+}
