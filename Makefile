@@ -10,7 +10,7 @@ run: ## start the server on $(ADDR) with $(DB) (created on first run)
 	$(GO) run ./cmd/guildhall serve --addr $(ADDR) --db $(DB)
 
 test: ## every test, with the race detector
-	$(GO) test -race -count=1 ./...
+	GORACE=atexit_sleep_ms=0 $(GO) test -race -count=1 ./...
 
 build: generate
 	$(GO) build -o $(BIN) ./cmd/guildhall

@@ -1,14 +1,10 @@
 package handlers_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -211,37 +207,6 @@ func TestSessionTimeouts(t *testing.T) {
 	env.advance(handlers.DefaultSessionIdleTimeout + time.Minute)
 	if p := v.get("/"); p.StatusCode != http.StatusSeeOther {
 		t.Fatalf("idle session still works: %d", p.StatusCode)
-	}
-}
-
-func TestSessionsSurviveARestart(t *testing.T) {
-	t.Parallel()
-	env, v := aliceSignedIn(t)
-	// A second server over the same database, with the keys the database
-	// kept (as cmd/guildhall does when GUILDHALL_SESSION_KEYS is unset).
-	keys, err := env.store.SessionKeys(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 1 || string(keys[0]) != string(env.keys[0]) {
-		t.Fatal("SessionKeys generated a second key instead of keeping the first")
-	}
-	other := httptest.NewServer(handlers.New(env.store, handlers.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Sessions: env.store, SessionKeys: keys}))
-	defer other.Close()
-	req, _ := http.NewRequest(http.MethodGet, other.URL+"/", nil)
-	req.AddCookie(v.cookie("guildhall_session"))
-	p := env.visitor().do(req)
-	if p.StatusCode != http.StatusOK || text(p.Doc.Find(`[data-testid="nav-user"]`)) != "alice" {
-		t.Fatalf("after restart: %d %q", p.StatusCode, text(p.Doc.Find(`[data-testid="nav-user"]`)))
-	}
-	// Rotation: a new key first, the old one still verifies.
-	rotated := httptest.NewServer(handlers.New(env.store, handlers.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Sessions: env.store, SessionKeys: [][]byte{[]byte("a-brand-new-key-of-at-least-32-bytes!"), keys[0]}}))
-	defer rotated.Close()
-	req, _ = http.NewRequest(http.MethodGet, rotated.URL+"/", nil)
-	req.AddCookie(v.cookie("guildhall_session"))
-	if p := env.visitor().do(req); p.StatusCode != http.StatusOK {
-		t.Fatalf("after key rotation: %d", p.StatusCode)
 	}
 }
 
