@@ -15,6 +15,9 @@ const (
 	DefaultInviteTTL = 7 * 24 * time.Hour
 	// AuditLogMaxEvents is the most audit events one answer lists.
 	AuditLogMaxEvents = 1000
+	// MaxBulkInvitations is the most invitations one
+	// invite_users_to_organization call may send.
+	MaxBulkInvitations = 100
 )
 
 // Organization is a named group of members.
@@ -68,6 +71,22 @@ const (
 	ActionRemove  = "remove"
 	ActionLeave   = "leave"
 )
+
+// Invitation is one row of a bulk invitation: whom to invite, as what.
+type Invitation struct {
+	Username string
+	Role     Role
+}
+
+// InvitationResult is how one row of a bulk invitation went: Invited, or
+// refused with Err, the refusal a single invitation would have met. A row
+// neither invited nor refused was held back: it would have succeeded, but
+// the call was all or nothing and another row was refused.
+type InvitationResult struct {
+	Username string
+	Invited  bool
+	Err      error
+}
 
 // AuditEvent records one change to an organization's membership.
 type AuditEvent struct {

@@ -46,7 +46,7 @@ func (db *DB) authenticateKey(ctx context.Context, key string) (guildhall.Actor,
 	if subtle.ConstantTimeCompare(stored, sum) != 1 {
 		return guildhall.Actor{}, bad
 	}
-	a.ViaAPIKey = true
+	a.Auth = guildhall.AuthAPIKey
 	if !lastUsed.Valid || now.Sub(fromUnix(lastUsed)) >= apiKeyTouchInterval {
 		err := db.update(ctx, func(tx *Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used = ? WHERE id = ?`, unix(tx.now), keyID)
@@ -136,25 +136,29 @@ func (db *DB) DeleteAPIKey(ctx context.Context, a guildhall.Actor, id int64) err
 // API keys are "sk-" and 48 characters of base62: about 285 bits from
 // crypto/rand, so a fast hash (SHA-256) is enough to store them: there is
 // nothing to brute-force that a slow hash would protect.
+// Sign-in tokens (tokens.go) have the same shape with guildhall.TokenPrefix.
 const (
-	apiKeyPrefix = "sk-"
+	apiKeyPrefix = guildhall.APIKeyPrefix
 	apiKeyLen    = 48
 	base62       = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 
-// newAPIKey returns a fresh random key. Bytes are drawn by rejection
-// sampling so every base62 character is equally likely.
-func newAPIKey() string {
+// newAPIKey returns a fresh random key.
+func newAPIKey() string { return newSecret(apiKeyPrefix) }
+
+// newSecret returns prefix and apiKeyLen random base62 characters. Bytes
+// are drawn by rejection sampling so every character is equally likely.
+func newSecret(prefix string) string {
 	var b strings.Builder
-	b.WriteString(apiKeyPrefix)
+	b.WriteString(prefix)
 	buf := make([]byte, 64)
-	for b.Len() < len(apiKeyPrefix)+apiKeyLen {
+	for b.Len() < len(prefix)+apiKeyLen {
 		rand.Read(buf)
 		for _, c := range buf {
 			if c >= 248 { // 248 = 4 × 62: keep the distribution uniform
 				continue
 			}
-			if b.Len() == len(apiKeyPrefix)+apiKeyLen {
+			if b.Len() == len(prefix)+apiKeyLen {
 				break
 			}
 			b.WriteByte(base62[c%62])
@@ -171,12 +175,15 @@ func hashAPIKey(key string) []byte {
 
 // validAPIKeyShape reports whether key looks like one of ours, so garbage
 // is refused without a database lookup.
-func validAPIKeyShape(key string) bool {
-	if len(key) != len(apiKeyPrefix)+apiKeyLen || !strings.HasPrefix(key, apiKeyPrefix) {
+func validAPIKeyShape(key string) bool { return validSecretShape(key, apiKeyPrefix) }
+
+// validSecretShape reports whether secret is what newSecret(prefix) makes.
+func validSecretShape(secret, prefix string) bool {
+	if len(secret) != len(prefix)+apiKeyLen || !strings.HasPrefix(secret, prefix) {
 		return false
 	}
-	for i := len(apiKeyPrefix); i < len(key); i++ {
-		if !strings.ContainsRune(base62, rune(key[i])) {
+	for i := len(prefix); i < len(secret); i++ {
+		if !strings.ContainsRune(base62, rune(secret[i])) {
 			return false
 		}
 	}

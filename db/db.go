@@ -42,11 +42,13 @@ var pragmas = []struct{ name, value, want string }{
 //   - A limit (MaxPendingInvites, InviteRate) holds the value in force, and
 //     0 turns it off, as the `guildhall serve` flags of the same names do.
 //     A negative limit is refused.
-//   - A field without an "off" (InviteTTL, ReadConns, Argon2, Now, Logger)
+//   - A field without an "off" (InviteTTL, TokenTTL, ReadConns, Argon2, Now, Logger)
 //     left at its zero value takes DefaultOptions' value.
 type Options struct {
 	// InviteTTL is how long a pending invitation stays open.
 	InviteTTL time.Duration
+	// TokenTTL is how long a sign-in token from login or add_user is valid.
+	TokenTTL time.Duration
 	// Now is the clock; tests replace it to expire invitations.
 	Now func() time.Time
 	// Logger receives internal errors.
@@ -74,6 +76,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		InviteTTL:         guildhall.DefaultInviteTTL,
+		TokenTTL:          guildhall.DefaultTokenTTL,
 		Now:               time.Now,
 		Logger:            slog.Default(),
 		ReadConns:         max(4, 2*runtime.GOMAXPROCS(0)),
@@ -90,6 +93,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.InviteTTL == 0 {
 		o.InviteTTL = def.InviteTTL
 	}
+	if o.TokenTTL == 0 {
+		o.TokenTTL = def.TokenTTL
+	}
 	if o.Now == nil {
 		o.Now = def.Now
 	}
@@ -103,8 +109,8 @@ func (o Options) withDefaults() (Options, error) {
 		o.Argon2 = def.Argon2
 	}
 	switch {
-	case o.InviteTTL < 0 || o.ReadConns < 0:
-		return o, errors.New("options: InviteTTL and ReadConns must not be negative")
+	case o.InviteTTL < 0 || o.TokenTTL < 0 || o.ReadConns < 0:
+		return o, errors.New("options: InviteTTL, TokenTTL and ReadConns must not be negative")
 	case o.MaxPendingInvites < 0 || o.InviteRate < 0:
 		return o, errors.New("options: a limit must not be negative; 0 turns it off")
 	}
@@ -125,6 +131,8 @@ type DB struct {
 	throttle *loginThrottle
 
 	signupClosed bool
+	// tokenTTL is how long a sign-in token lasts (tokens.go).
+	tokenTTL time.Duration
 
 	maxPendingInvites   int // 0: no cap
 	inviteRatePerMinute int // 0: no limit
@@ -141,7 +149,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2), throttle: newLoginThrottle(), signupClosed: opts.SignupClosed}
+	db := &DB{path: path, ttl: opts.InviteTTL, tokenTTL: opts.TokenTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2), throttle: newLoginThrottle(), signupClosed: opts.SignupClosed}
 	db.maxPendingInvites = opts.MaxPendingInvites
 	db.inviteRatePerMinute = opts.InviteRate
 	db.inviteRate = newRateLimiter(db.inviteRatePerMinute)
@@ -252,7 +260,17 @@ type Tx struct {
 // writer connection) and commits if fn returns nil. Storage faults become
 // EUNAVAILABLE; everything that is not a *guildhall.Error is logged here
 // and returned as it is, for the caller to show as "internal error".
+//
+// Inside Idempotent's run, the transaction is already open: fn then runs
+// in a savepoint of it (see nested), so that the operation's writes and
+// the answer stored for retries commit together.
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
+	if tx := db.ambient(ctx); tx != nil {
+		if err := tx.nested(ctx, fn); err != nil {
+			return db.storageError(ctx, "update", err)
+		}
+		return nil
+	}
 	if db.committer != nil {
 		return db.committer.do(ctx, fn)
 	}

@@ -395,7 +395,7 @@ func TestCredentials(t *testing.T) {
 	wantCode(t, err, guildhall.EINVALID)
 
 	a, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "password-alice"})
-	if err != nil || a.UserID != alice.UserID || a.ViaAPIKey {
+	if err != nil || a.UserID != alice.UserID || a.Auth != guildhall.AuthPassword {
 		t.Fatalf("password login: %+v %v", a, err)
 	}
 	_, wrong := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "wrong-password"})
@@ -413,7 +413,7 @@ func TestCredentials(t *testing.T) {
 		t.Fatalf("key %q preview %q", secret, key.Preview)
 	}
 	viaKey, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
-	if err != nil || viaKey.UserID != alice.UserID || !viaKey.ViaAPIKey {
+	if err != nil || viaKey.UserID != alice.UserID || viaKey.Auth != guildhall.AuthAPIKey {
 		t.Fatalf("api key login: %+v %v", viaKey, err)
 	}
 	// An API key cannot manage API keys, nor log in.

@@ -60,52 +60,126 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 	if _, err := guildhall.ParseRole(string(role)); err != nil {
 		return guildhall.Membership{}, err
 	}
-	if err := db.allowInvite(a); err != nil {
-		return guildhall.Membership{}, err
-	}
 	var m guildhall.Membership
 	err := db.update(ctx, func(tx *Tx) error {
 		org, actorRole, err := tx.orgAsMember(ctx, a, orgID)
 		if err != nil {
 			return err
 		}
-		if !guildhall.CanGrant(actorRole, role) {
-			return cannotGrant(actorRole, role)
-		}
-		inviteeID, err := tx.userID(ctx, username)
+		m, err = db.invite(ctx, tx, a, org, actorRole, username, role)
+		return err
+	})
+	return m, err
+}
+
+// InviteUsers invites each row of invitations to the organization, in one
+// transaction, judging every row as InviteUser judges one invitation: the
+// rate limit and the pending cap count each row, an earlier row of the
+// list counts as already invited, and each invitation writes its audit
+// event. A row refused leaves the others standing, unless allOrNothing:
+// then nothing is written unless every row succeeds, and the results say
+// why the refused rows were refused. It returns a result per row, in
+// order, and how many were invited. The organization and the actor's
+// membership are judged once, for the whole call.
+func (db *DB) InviteUsers(ctx context.Context, a guildhall.Actor, orgID int64, invitations []guildhall.Invitation, allOrNothing bool) ([]guildhall.InvitationResult, int, error) {
+	if len(invitations) == 0 || len(invitations) > guildhall.MaxBulkInvitations {
+		return nil, 0, guildhall.Errorf(guildhall.EINVALID, "Send 1 to %d invitations at once, not %d.", guildhall.MaxBulkInvitations, len(invitations))
+	}
+	results := make([]guildhall.InvitationResult, len(invitations))
+	invited := 0
+	err := db.update(ctx, func(tx *Tx) error {
+		org, actorRole, err := tx.orgAsMember(ctx, a, orgID)
 		if err != nil {
 			return err
 		}
-		// An expired invitation no longer counts: clear it so the insert
-		// below can take its place. Live rows are left for the constraint.
-		if _, err := tx.ExecContext(ctx, `
-			DELETE FROM memberships
-			WHERE organization_id = ? AND user_id = ? AND status = 'pending' AND expires <= ?`,
-			orgID, inviteeID, unix(tx.now)); err != nil {
-			return err
+		invited = 0
+		err = tx.nested(ctx, func(tx *Tx) error {
+			refused := false
+			for i, inv := range invitations {
+				results[i] = guildhall.InvitationResult{Username: inv.Username}
+				err := tx.nested(ctx, func(tx *Tx) error {
+					_, err := db.invite(ctx, tx, a, org, actorRole, inv.Username, inv.Role)
+					return err
+				})
+				switch code := guildhall.ErrorCode(err); {
+				case err == nil:
+					results[i].Invited = true
+					invited++
+				case code == guildhall.EINTERNAL || code == guildhall.EUNAVAILABLE:
+					return err // a fault, not a refusal: the whole call fails
+				default:
+					results[i].Err = err
+					refused = true
+				}
+			}
+			if allOrNothing && refused {
+				return errHoldBack
+			}
+			return nil
+		})
+		if errors.Is(err, errHoldBack) {
+			for i := range results {
+				results[i].Invited = false
+			}
+			invited = 0
+			return nil
 		}
-		expires := tx.now.Add(db.ttl)
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO memberships (organization_id, user_id, role, status, sender_id, created, expires)
-			VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
-			orgID, inviteeID, string(role), a.UserID, unix(tx.now), unix(expires))
-		if isUniqueViolation(err) {
-			return tx.alreadyThere(ctx, org, inviteeID, username)
-		} else if err != nil {
-			return err
-		}
-		// Counted after the insert, in the same transaction: racing
-		// invitations cannot overshoot the cap together.
-		if err := tx.checkPendingCap(ctx, org, db.maxPendingInvites); err != nil {
-			return err
-		}
-		m = guildhall.Membership{
-			OrganizationID: orgID, OrganizationName: org.Name, Username: username, Role: role,
-			Status: guildhall.StatusPending, Sender: a.Username, Created: tx.now, Expires: expires,
-		}
-		return tx.audit(ctx, orgID, a.Username, guildhall.ActionInvite, username, role)
+		return err
 	})
-	return m, err
+	if err != nil {
+		return nil, 0, err
+	}
+	return results, invited, nil
+}
+
+// errHoldBack undoes the rows of an all-or-nothing bulk invitation that
+// would have succeeded, because another row was refused.
+var errHoldBack = errors.New("hold back every invitation: a row was refused")
+
+// invite is one invitation, inside tx: the rules InviteUser and every row
+// of InviteUsers apply, in the actor's role in org.
+func (db *DB) invite(ctx context.Context, tx *Tx, a guildhall.Actor, org guildhall.Organization, actorRole guildhall.Role, username string, role guildhall.Role) (guildhall.Membership, error) {
+	if _, err := guildhall.ParseRole(string(role)); err != nil {
+		return guildhall.Membership{}, err
+	}
+	if err := db.allowInvite(a); err != nil {
+		return guildhall.Membership{}, err
+	}
+	if !guildhall.CanGrant(actorRole, role) {
+		return guildhall.Membership{}, cannotGrant(actorRole, role)
+	}
+	inviteeID, err := tx.userID(ctx, username)
+	if err != nil {
+		return guildhall.Membership{}, err
+	}
+	// An expired invitation no longer counts: clear it so the insert
+	// below can take its place. Live rows are left for the constraint.
+	if _, err := tx.ExecContext(ctx, `
+		DELETE FROM memberships
+		WHERE organization_id = ? AND user_id = ? AND status = 'pending' AND expires <= ?`,
+		org.ID, inviteeID, unix(tx.now)); err != nil {
+		return guildhall.Membership{}, err
+	}
+	expires := tx.now.Add(db.ttl)
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO memberships (organization_id, user_id, role, status, sender_id, created, expires)
+		VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
+		org.ID, inviteeID, string(role), a.UserID, unix(tx.now), unix(expires))
+	if isUniqueViolation(err) {
+		return guildhall.Membership{}, tx.alreadyThere(ctx, org, inviteeID, username)
+	} else if err != nil {
+		return guildhall.Membership{}, err
+	}
+	// Counted after the insert, in the same transaction: racing
+	// invitations cannot overshoot the cap together.
+	if err := tx.checkPendingCap(ctx, org, db.maxPendingInvites); err != nil {
+		return guildhall.Membership{}, err
+	}
+	m := guildhall.Membership{
+		OrganizationID: org.ID, OrganizationName: org.Name, Username: username, Role: role,
+		Status: guildhall.StatusPending, Sender: a.Username, Created: tx.now, Expires: expires,
+	}
+	return m, tx.audit(ctx, org.ID, a.Username, guildhall.ActionInvite, username, role)
 }
 
 // alreadyThere explains a UNIQUE conflict on an invitation: the row that

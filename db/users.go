@@ -43,11 +43,19 @@ func (db *DB) CreateUser(ctx context.Context, username, password string, admin b
 // Authenticate checks credentials and returns the actor they name. A wrong
 // password and an unknown user give the same error and take about as long.
 func (db *DB) Authenticate(ctx context.Context, c guildhall.Credentials) (guildhall.Actor, error) {
+	forms := 0
+	for _, given := range []bool{c.APIKey != "", c.Token != "", c.Username != "" || c.Password != ""} {
+		if given {
+			forms++
+		}
+	}
 	switch {
-	case c.APIKey != "" && (c.Username != "" || c.Password != ""):
-		return guildhall.Actor{}, guildhall.Errorf(guildhall.EINVALID, "Give either an API key or a username and password, not both.")
+	case forms > 1:
+		return guildhall.Actor{}, guildhall.Errorf(guildhall.EINVALID, "Give either an API key, a sign-in token, or a username and password, not more than one.")
 	case c.APIKey != "":
 		return db.authenticateKey(ctx, c.APIKey)
+	case c.Token != "":
+		return db.authenticateToken(ctx, c.Token)
 	case c.Username != "" || c.Password != "":
 		// Throttled here, so the page login and the API's password auth
 		// share one counter.
@@ -58,7 +66,7 @@ func (db *DB) Authenticate(ctx context.Context, c guildhall.Credentials) (guildh
 		db.throttle.finish(c.Username, c.ClientAddr, err)
 		return a, err
 	}
-	return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication required: give an API key, or a username and password.")
+	return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication required: give an API key, a sign-in token, or a username and password.")
 }
 
 func (db *DB) authenticatePassword(ctx context.Context, username, password string) (guildhall.Actor, error) {
