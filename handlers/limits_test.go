@@ -80,7 +80,7 @@ func serve(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRe
 func TestHostileJSONRefusedBeforeHashing(t *testing.T) {
 	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
-	h := handlers.New(svc, handlers.Config{})
+	h := checked(t, handlers.New(svc, handlers.Config{}))
 	deep := func(prefix string, depth int) string {
 		return prefix + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "}}"
 	}
@@ -129,7 +129,7 @@ func TestInviteLimitsThroughAPI(t *testing.T) {
 			opts := db.DefaultOptions()
 			opts.MaxPendingInvites, opts.InviteRate = c.maxPending, c.rate
 			svc := newWatchedService(t, opts)
-			h := handlers.New(svc, handlers.Config{})
+			h := checked(t, handlers.New(svc, handlers.Config{}))
 			ctx := context.Background()
 			owner, orgID := svc.ownerOfAcme(t)
 			invite := func(name string) *httptest.ResponseRecorder {
@@ -163,7 +163,7 @@ func TestInviteLimitsThroughAPI(t *testing.T) {
 func TestRequestDeadlineReachesService(t *testing.T) {
 	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
-	h := handlers.New(svc, handlers.Config{})
+	h := checked(t, handlers.New(svc, handlers.Config{}))
 	_, orgID := svc.ownerOfAcme(t)
 	before := time.Now()
 	body := `{"auth": {"username": "olivia", "password": "password-olivia"}, "username_to_invite": "nobody", "organization_id": ` + strconv.FormatInt(orgID, 10) + `}`
@@ -178,7 +178,7 @@ func TestRequestDeadlineReachesService(t *testing.T) {
 func TestMembersPageThroughAPI(t *testing.T) {
 	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
-	h := handlers.New(svc, handlers.Config{})
+	h := checked(t, handlers.New(svc, handlers.Config{}))
 	ctx := context.Background()
 	owner, orgID := svc.ownerOfAcme(t)
 	for _, name := range []string{"anna", "annabel", "bert", "hannah"} {
@@ -216,7 +216,7 @@ func TestMembersPageThroughAPI(t *testing.T) {
 	if code, r := call(`, "limit": 0`); code != http.StatusOK || r.Total == nil || len(r.Memberships) != 5 {
 		t.Fatalf("limit 0 means the default page size: %d %+v", code, r)
 	}
-	for _, bad := range []string{`, "limit": -1`, `, "limit": 100000`, `, "offset": -1`, `, "limit": "5"`} {
+	for _, bad := range []string{`, "limit": -1`, `, "limit": 100000`, `, "offset": -1`, `, "limit": "five"`} {
 		if code, _ := call(bad); code != http.StatusBadRequest {
 			t.Fatalf("%s: status %d, want 400", bad, code)
 		}

@@ -65,11 +65,11 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 	if env.keys, err = store.SessionKeys(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	env.srv = httptest.NewServer(handlers.New(store, handlers.Config{
+	env.srv = httptest.NewServer(checked(t, handlers.New(store, handlers.Config{
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Sessions: store, SignupClosed: o.signupClosed,
 		SessionKeys: env.keys, SecureCookies: o.secureCookies, TrustedProxies: o.trustedProxies,
-	}))
+	})))
 	t.Cleanup(env.srv.Close)
 	return env
 }

@@ -35,6 +35,10 @@ type Service interface {
 	RevokeInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	RemoveMember(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	AuditLog(ctx context.Context, a guildhall.Actor, orgID int64, limit int) ([]guildhall.AuditEvent, error)
+	InviteUsers(ctx context.Context, a guildhall.Actor, orgID int64, invitations []guildhall.Invitation, allOrNothing bool) ([]guildhall.InvitationResult, int, error)
+	CreateToken(ctx context.Context, a guildhall.Actor) (string, time.Time, error)
+	EndToken(ctx context.Context, a guildhall.Actor, token string) error
+	Idempotent(ctx context.Context, c guildhall.IdempotentCall, lease time.Duration, run func(ctx context.Context) (guildhall.Answer, error)) (guildhall.Answer, bool, error)
 }
 
 // Config configures a Server. Everything the server depends on besides the
@@ -71,6 +75,7 @@ type Server struct {
 	log           *slog.Logger
 	functions     map[string]*function
 	functionOrder []*function
+	openAPI       map[string]any // the OpenAPI document, from the registry
 	web           *webPages
 }
 
@@ -82,8 +87,12 @@ func New(svc Service, cfg Config) *Server {
 	s := &Server{echo: echo.New(), svc: svc, log: cfg.Logger, functions: map[string]*function{}}
 	s.functionOrder = s.registry()
 	for _, fn := range s.functionOrder {
+		if fn.effect == effectUnset {
+			panic("handlers: API function " + fn.Name + " does not say whether it reads or writes")
+		}
 		s.functions[fn.Name] = fn
 	}
+	s.openAPI = s.openAPIDocument()
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -114,6 +123,7 @@ func (s *Server) routes() {
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/ping", s.handlePing)
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/help", s.handleHelp)
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/help/:function", s.handleHelp)
+	api.GET("/openapi.json", s.handleOpenAPI)
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/:function", s.handleAPI)
 
 	// Pages: session, security headers, CSRF on every post. The API above

@@ -1,0 +1,390 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"guildhall"
+)
+
+// The OpenAPI 3.1 document, served at /api/openapi.json. It is made from
+// the registry when the server is built, like /api/help: each function's
+// parameters, result type, credentials and error codes come from its
+// entry, so the document describes what the dispatcher does.
+
+// openAPIVersion is the version of the OpenAPI specification the document follows.
+const openAPIVersion = "3.1.0"
+
+// object is a JSON object of the document.
+type object = map[string]any
+
+// handleOpenAPI serves the document.
+func (s *Server) handleOpenAPI(c echo.Context) error {
+	return c.JSON(http.StatusOK, s.openAPI)
+}
+
+// openAPIDocument builds the document from the registry.
+func (s *Server) openAPIDocument() object {
+	paths := object{}
+	for _, fn := range s.functionOrder {
+		paths["/api/"+fn.Name] = object{
+			"post": fn.operation(fn.Name, "POST"),
+			"get":  fn.operation(fn.Name+"_get", "GET"),
+		}
+	}
+	helpEntrySchema := schemaOf(reflect.TypeFor[helpEntry]())
+	serviceGet := func(id, summary string, result object, extra ...int) object {
+		responses := object{"200": object{"description": "OK", "headers": requestIDHeader(), "content": jsonContent(result)}}
+		for _, status := range extra {
+			responses[fmt.Sprint(status)] = failureResponse(status, []string{codeOf(status)}, false)
+		}
+		return object{"operationId": id, "summary": summary, "tags": []string{"service"}, "responses": responses}
+	}
+	ping := successSchema(nil, object{"note": object{"const": "Pong"}})
+	help := successSchema(object{"type": "object", "additionalProperties": false, "required": []string{"functions"},
+		"properties": object{"functions": object{"type": "array", "items": helpEntrySchema}}}, nil)
+	helpOne := serviceGet("help_function", "Describe one function.", successSchema(helpEntrySchema, nil), http.StatusNotFound)
+	helpOne["parameters"] = []object{{"name": "function", "in": "path", "required": true, "schema": object{"type": "string"}}}
+	helpOnePost := serviceGet("help_function_post", "Describe one function.", successSchema(helpEntrySchema, nil), http.StatusNotFound)
+	helpOnePost["parameters"] = helpOne["parameters"]
+	paths["/api/ping"] = object{"get": serviceGet("ping_get", "QueryLake's liveness check.", ping), "post": serviceGet("ping", "QueryLake's liveness check.", ping)}
+	paths["/api/help"] = object{"get": serviceGet("help_get", "List the functions.", help), "post": serviceGet("help", "List the functions.", help)}
+	paths["/api/help/{function}"] = object{"get": helpOne, "post": helpOnePost}
+	paths["/api/openapi.json"] = object{"get": serviceGet("openapi", "This document.", object{"type": "object", "required": []string{"openapi", "paths"}})}
+
+	return object{
+		"openapi": openAPIVersion,
+		"info": object{
+			"title":   "Guildhall API",
+			"version": "1",
+			"description": "Guildhall's JSON API, call-compatible with QueryLake's: POST (or GET) /api/<function> with the arguments " +
+				"as a JSON object in the body, or URL-encoded in ?parameters=. The body is read as JSON whatever its Content-Type says. " +
+				"Credentials go in the arguments as auth, or in an Authorization: Bearer header (an API key or a sign-in token). " +
+				"Every answer is an envelope: {\"success\": true, \"result\": ...} or {\"success\": false, \"error\": ..., \"code\": ...}. " +
+				"Writes take an Idempotency-Key header. docs/API.md has the rules.",
+		},
+		"tags": []object{
+			{"name": "functions", "description": "The API functions, one path each, as /api/help lists them."},
+			{"name": "service", "description": "The API's own description and liveness check."},
+		},
+		"paths": paths,
+		"components": object{
+			"schemas": object{"Failure": object{
+				"type": "object", "additionalProperties": false, "required": []string{"success", "error", "code"},
+				"properties": object{
+					"success": object{"const": false},
+					"error":   object{"type": "string", "description": "What went wrong, in words for people."},
+					"code":    object{"type": "string", "enum": allCodes()},
+				},
+			}},
+			"securitySchemes": object{"bearer": object{
+				"type": "http", "scheme": "bearer",
+				"description": "An API key (sk-...) or a sign-in token from login (tk-...), told apart by shape. Used when the arguments carry no auth.",
+			}},
+		},
+	}
+}
+
+// operation describes calling fn with method: its arguments, its result
+// and every failure it can meet.
+func (fn *function) operation(id, method string) object {
+	args := fn.argumentsSchema()
+	op := object{
+		"operationId": id,
+		"summary":     fn.Description,
+		"description": fn.Description + " Credentials: " + fn.auth().String() + ".",
+		"tags":        []string{"functions"},
+		"requestBody": object{
+			"required":    false,
+			"description": "The arguments. " + map[string]string{"GET": "A GET may carry them too, as QueryLake's clients send them.", "POST": ""}[method],
+			"content":     jsonContent(args),
+		},
+	}
+	params := []object{{
+		"name": "parameters", "in": "query", "required": false,
+		"description": "The arguments as URL-encoded JSON, instead of a body.",
+		"content":     jsonContent(args),
+	}}
+	if fn.effect == writes {
+		params = append(params, object{
+			"name": HeaderIdempotencyKey, "in": "header", "required": false,
+			"description": "Runs this write once for you and this key: a retry with the same key and arguments gets the first answer again " +
+				"(with Idempotent-Replayed: true), other arguments get 422, a retry while the first runs gets 409. Answers are kept 24 hours.",
+			"schema": object{"type": "string", "minLength": 1, "maxLength": guildhall.IdempotencyKeyMaxLen, "pattern": "^[\\x20-\\x7e]+$"},
+		})
+	}
+	op["parameters"] = params
+	switch fn.auth() {
+	case authAny, authPasswordOrToken, authToken:
+		op["security"] = []object{{}, {"bearer": []string{}}}
+	}
+	var result object
+	if fn.result != nil {
+		result = schemaOf(fn.result)
+	}
+	ok := object{"description": "OK", "headers": fn.responseHeaders(), "content": jsonContent(successSchema(result, nil))}
+	responses := object{"200": ok}
+	codes := fn.errorCodes()
+	for _, status := range statusesOf(codes) {
+		var here []string
+		for _, code := range codes {
+			if errorClasses[code].status == status {
+				here = append(here, code)
+			}
+		}
+		responses[fmt.Sprint(status)] = failureResponse(status, here, fn.effect == writes)
+	}
+	op["responses"] = responses
+	return op
+}
+
+// argumentsSchema is the JSON Schema of fn's arguments object.
+func (fn *function) argumentsSchema() object {
+	props := object{}
+	required := []string{}
+	if k := fn.auth(); k != authNone {
+		props["auth"] = authSchema(k)
+		if k == authPassword {
+			required = append(required, "auth") // a password cannot come in a header
+		}
+	}
+	for _, p := range fn.Params {
+		props[p.Name] = p.schema()
+		if p.Required {
+			required = append(required, p.Name)
+		}
+	}
+	return object{"type": "object", "additionalProperties": false, "properties": props, "required": required}
+}
+
+// schema is the JSON Schema of one parameter.
+func (p param) schema() object {
+	var s object
+	switch p.Kind {
+	case kindString:
+		s = object{"type": "string"}
+		if p.Enum != nil {
+			s["enum"] = p.Enum
+		}
+		if p.MinLength > 0 {
+			s["minLength"] = p.MinLength
+		}
+		if p.MaxLength > 0 {
+			s["maxLength"] = p.MaxLength
+		}
+		if p.Pattern != "" {
+			s["pattern"] = p.Pattern
+		}
+	case kindInt:
+		// QueryLake's ids are strings: the decimal digits are accepted too.
+		s = object{"type": []string{"integer", "string"}, "pattern": decimalInt.String()}
+		if p.Min != nil {
+			s["minimum"] = *p.Min
+		}
+		if p.Max != nil {
+			s["maximum"] = *p.Max
+		}
+	case kindBool:
+		s = object{"type": "boolean"}
+	case kindList:
+		fields := object{}
+		required := []string{}
+		for _, f := range p.Fields {
+			fields[f.Name] = f.schema()
+			if f.Required {
+				required = append(required, f.Name)
+			}
+		}
+		s = object{"type": "array", "items": object{"type": "object", "additionalProperties": false, "properties": fields, "required": required}}
+		if p.Min != nil {
+			s["minItems"] = *p.Min
+		}
+		if p.Max != nil {
+			s["maxItems"] = *p.Max
+		}
+	}
+	s["description"] = p.Description
+	if p.Default != nil {
+		s["default"] = p.Default
+	}
+	return s
+}
+
+// authSchema is the JSON Schema of the auth argument of a function that
+// takes credentials of kind k.
+func authSchema(k authKind) object {
+	str := object{"type": "string", "minLength": 1}
+	credential := func(field, description string) object {
+		return object{"type": "object", "additionalProperties": false, "required": []string{field},
+			"properties": object{field: str}, "description": description}
+	}
+	token := object{"type": "string", "minLength": 1, "description": "A sign-in token from login or add_user (an API key, by its sk- shape, also reads as one)."}
+	apiKey := credential("api_key", "An API key from create_api_key.")
+	oauth2 := credential("oauth2", "A sign-in token from login or add_user, as QueryLake's Python SDK sends it.")
+	password := object{"type": "object", "additionalProperties": false, "required": []string{"username", "password"},
+		"properties": object{"username": str, "password": str}, "description": "A username and password."}
+	forms := map[authKind][]object{
+		authAny:             {apiKey, password, oauth2, token},
+		authPassword:        {password},
+		authPasswordOrToken: {password, oauth2, token},
+		authToken:           {oauth2, token},
+	}[k]
+	return object{"oneOf": forms, "description": authDescription(k)}
+}
+
+// successSchema is the envelope of a success: result (if any) and extra properties.
+func successSchema(result object, extra object) object {
+	props := object{"success": object{"const": true}}
+	required := []string{"success"}
+	if result != nil {
+		props["result"] = result
+		required = append(required, "result")
+	}
+	for k, v := range extra {
+		props[k] = v
+		required = append(required, k)
+	}
+	return object{"type": "object", "additionalProperties": false, "required": required, "properties": props}
+}
+
+// failureResponse describes the answer with status, whose code is one of codes.
+func failureResponse(status int, codes []string, replayable bool) object {
+	headers := requestIDHeader()
+	if status == http.StatusTooManyRequests || status == http.StatusConflict {
+		headers["Retry-After"] = object{"description": "Seconds to wait before trying again.", "schema": object{"type": "string", "pattern": "^[0-9]+$"}}
+	}
+	if replayable {
+		headers[HeaderIdempotentReplayed] = replayedHeader()
+	}
+	return object{
+		"description": http.StatusText(status) + ": " + strings.Join(codes, ", "),
+		"headers":     headers,
+		"content": jsonContent(object{
+			"type": "object", "additionalProperties": false, "required": []string{"success", "error", "code"},
+			"properties": object{
+				"success": object{"const": false},
+				"error":   object{"type": "string"},
+				"code":    object{"type": "string", "enum": codes},
+			},
+		}),
+	}
+}
+
+// responseHeaders are the headers of fn's successful answers.
+func (fn *function) responseHeaders() object {
+	h := requestIDHeader()
+	if fn.effect == writes {
+		h[HeaderIdempotentReplayed] = replayedHeader()
+	}
+	return h
+}
+
+func replayedHeader() object {
+	return object{"description": "true when this is the stored answer of an earlier request with the same Idempotency-Key.", "schema": object{"type": "string", "const": "true"}}
+}
+
+func requestIDHeader() object {
+	return object{"X-Request-Id": object{"description": "Names the request in the server's log.", "schema": object{"type": "string"}}}
+}
+
+func jsonContent(schema object) object {
+	return object{"application/json": object{"schema": schema}}
+}
+
+// statusesOf lists the statuses codes answer with, in order, once each.
+func statusesOf(codes []string) []int {
+	var out []int
+	for _, code := range codes {
+		out = append(out, errorClasses[code].status)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// codeOf is the one code answered with status.
+func codeOf(status int) string {
+	for code, class := range errorClasses {
+		if class.status == status {
+			return code
+		}
+	}
+	return guildhall.EINTERNAL
+}
+
+// allCodes lists every error code, in the order of their statuses.
+func allCodes() []string {
+	var out []string
+	for code := range errorClasses {
+		out = append(out, code)
+	}
+	slices.SortFunc(out, func(a, b string) int { return errorClasses[a].status - errorClasses[b].status })
+	return out
+}
+
+// schemaOf is the JSON Schema of the JSON encoding of values of type t, as
+// encoding/json writes them: a struct field tagged omitempty is optional,
+// a pointer without it may be null, the doc tag is the description, and a
+// guildhall.Role is one of the roles. Results are described from their
+// Go types this way, so the document cannot describe another shape.
+func schemaOf(t reflect.Type) object {
+	if t == reflect.TypeFor[guildhall.Role]() {
+		return object{"type": "string", "enum": roleNames()}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return object{"type": "string"}
+	case reflect.Bool:
+		return object{"type": "boolean"}
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return object{"type": "integer"}
+	case reflect.Slice:
+		return object{"type": "array", "items": schemaOf(t.Elem())}
+	case reflect.Pointer:
+		s := schemaOf(t.Elem())
+		s["type"] = []any{s["type"], "null"}
+		return s
+	case reflect.Interface:
+		return object{} // any JSON value (help's parameter defaults)
+	case reflect.Struct:
+		props, required := object{}, []string{}
+		addFields(t, props, &required)
+		return object{"type": "object", "additionalProperties": false, "properties": props, "required": required}
+	}
+	panic("handlers: no JSON Schema for results of type " + t.String())
+}
+
+// addFields adds the JSON fields of struct type t (its embedded structs'
+// included, as encoding/json flattens them) to props and required.
+func addFields(t reflect.Type, props object, required *[]string) {
+	for f := range t.Fields() {
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			addFields(f.Type, props, required)
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		typ := f.Type
+		omitempty := slices.Contains(strings.Split(opts, ","), "omitempty")
+		if omitempty && typ.Kind() == reflect.Pointer {
+			typ = typ.Elem() // omitted when nil, never null
+		}
+		s := schemaOf(typ)
+		if doc := f.Tag.Get("doc"); doc != "" {
+			s["description"] = doc
+		}
+		props[name] = s
+		if !omitempty {
+			*required = append(*required, name)
+		}
+	}
+}
