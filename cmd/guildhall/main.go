@@ -1,6 +1,6 @@
 // Command guildhall runs the Guildhall organization-membership server.
 //
-//	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h]
+//	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h] [--token-ttl 168h]
 //	                [--max-pending-invites 1000] [--invite-rate 600] [--group-commit=true]
 //	guildhall user add NAME            (password read from stdin)
 package main
@@ -100,6 +100,8 @@ type serveConfig struct {
 	dbPath    string
 	signup    bool
 	inviteTTL time.Duration
+	// tokenTTL is how long a sign-in token from login or add_user lasts.
+	tokenTTL time.Duration
 	// maxPendingInvites and inviteRate are the abuse limits; 0 turns one off.
 	maxPendingInvites int
 	inviteRate        int
@@ -119,6 +121,7 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.dbPath, "db", envOr("GUILDHALL_DB", defaultDB), "SQLite database `file`, created if missing (env GUILDHALL_DB)")
 	fs.BoolVar(&cfg.signup, "signup", true, "let people create their own accounts (add_user and /signup)")
 	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
+	fs.DurationVar(&cfg.tokenTTL, "token-ttl", guildhall.DefaultTokenTTL, "how long a sign-in token from login or add_user stays valid")
 	fs.IntVar(&cfg.maxPendingInvites, "max-pending-invites", db.DefaultMaxPendingInvites, "most open invitations one organization may have (0: no cap)")
 	fs.IntVar(&cfg.inviteRate, "invite-rate", db.DefaultInviteRate, "most invitations one user may send a minute (0: no limit)")
 	fs.BoolVar(&cfg.groupCommit, "group-commit", true, "commit concurrent writes together, one savepoint each, answering after the shared durable commit; false commits each write alone (see docs/PERFORMANCE.md)")
@@ -135,14 +138,19 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	if cfg.sessionIdle <= 0 || cfg.sessionMaxAge <= 0 {
 		return cfg, errors.New("--session-idle and --session-max-age must be positive")
 	}
-	if cfg.inviteTTL <= 0 {
-		return cfg, errors.New("--invite-ttl must be positive")
+	if cfg.inviteTTL <= 0 || cfg.tokenTTL <= 0 {
+		return cfg, errors.New("--invite-ttl and --token-ttl must be positive")
 	}
 	if cfg.maxPendingInvites < 0 || cfg.inviteRate < 0 {
 		return cfg, errors.New("--max-pending-invites and --invite-rate must not be negative (0 turns a limit off)")
 	}
 	return cfg, nil
 }
+
+// serveHandler wraps the server's handler before it serves. It is the
+// handler itself; the process tests, whose binary runs as the server,
+// wrap it to hold an answer back and be killed before sending it.
+var serveHandler = func(h http.Handler) http.Handler { return h }
 
 // serve runs the HTTP server until ctx is cancelled, then lets in-flight
 // requests finish (up to shutdownGrace) and closes the database.
@@ -152,7 +160,7 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, Logger: logger, SignupClosed: !cfg.signup,
+	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, TokenTTL: cfg.tokenTTL, Logger: logger, SignupClosed: !cfg.signup,
 		MaxPendingInvites: cfg.maxPendingInvites, InviteRate: cfg.inviteRate, GroupCommit: cfg.groupCommit})
 	if err != nil {
 		return err
@@ -168,8 +176,8 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: handlers.New(store, handlers.Config{Logger: logger, Sessions: store, SignupClosed: !cfg.signup, SessionKeys: keys, SecureCookies: cfg.secureCookies,
-			SessionIdleTimeout: cfg.sessionIdle, SessionMaxAge: cfg.sessionMaxAge, TrustedProxies: cfg.trustedProxies}),
+		Handler: serveHandler(handlers.New(store, handlers.Config{Logger: logger, Sessions: store, SignupClosed: !cfg.signup, SessionKeys: keys, SecureCookies: cfg.secureCookies,
+			SessionIdleTimeout: cfg.sessionIdle, SessionMaxAge: cfg.sessionMaxAge, TrustedProxies: cfg.trustedProxies})),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
