@@ -144,6 +144,7 @@ func (s *Server) routes() {
 	e.POST("/orgs", s.handleCreateOrganization, member...)
 	e.GET("/orgs/:id", s.handleOrganization, member...)
 	e.POST("/orgs/:id/invitations", s.handleInvite, member...)
+	e.POST("/orgs/:id/invitations/bulk", s.handleBulkInvite, member...)
 	e.POST("/orgs/:id/invitations/:username/revoke", s.handleRevoke, member...)
 	e.POST("/invitations/:id/accept", s.handleResolveInvitation(true), member...)
 	e.POST("/invitations/:id/decline", s.handleResolveInvitation(false), member...)
