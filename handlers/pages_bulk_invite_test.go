@@ -21,7 +21,7 @@ func TestBulkInviteWithHTMX(t *testing.T) {
 	v.login("alice")
 	tok := v.token(orgPath(w.orgID))
 	path := orgPath(w.orgID) + "/invitations/bulk"
-	if v.get(orgPath(w.orgID)).Doc.Find(`#bulk-invite form[action="` + path + `"]`).Length() != 1 {
+	if v.get(orgPath(w.orgID)).Doc.Find(`#bulk-invite form[action="`+path+`"]`).Length() != 1 {
 		t.Fatal("the organization page has no bulk form")
 	}
 
