@@ -1,7 +1,6 @@
 package guildhall
 
 import (
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -13,7 +12,7 @@ const (
 	PasswordMinLen = 8   // characters (runes), per NIST SP 800-63B
 	PasswordMaxLen = 256 // characters; bounds the work a login can demand
 	// APIKeyTitleMaxLen bounds the name a key is recognised by.
-	APIKeyTitleMaxLen = 100 // bytes
+	APIKeyTitleMaxLen = 100 // characters
 )
 
 // User is an account that can log in and belong to organizations.
@@ -77,13 +76,13 @@ func RequirePassword(a Actor, op PasswordOperation) error {
 	return nil
 }
 
-// NormalizeAPIKeyTitle trims a key's title and checks its length.
+// APIKeyTitleText is the rule for an API key's title (see TextField).
+var APIKeyTitleText = TextField{Label: "An API key's title", MaxLen: APIKeyTitleMaxLen}
+
+// NormalizeAPIKeyTitle trims a key's title and checks it: up to 100
+// characters of text, possibly none.
 func NormalizeAPIKeyTitle(title string) (string, error) {
-	title = strings.TrimSpace(title)
-	if len(title) > APIKeyTitleMaxLen {
-		return "", Errorf(EINVALID, "An API key's title must be at most %d characters.", APIKeyTitleMaxLen)
-	}
-	return title, nil
+	return APIKeyTitleText.Normalize(title)
 }
 
 // ValidateUsername checks a username: 1 to 32 characters from [a-z0-9_.-],
