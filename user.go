@@ -11,6 +11,9 @@ const (
 	UsernameMaxLen = 32  // characters, from [a-z0-9_.-]
 	PasswordMinLen = 8   // characters (runes), per NIST SP 800-63B
 	PasswordMaxLen = 256 // characters; bounds the work a login can demand
+	// PasswordMaxBytes is what PasswordMaxLen characters take at most in
+	// UTF-8 (4 bytes each): no password that can match is longer.
+	PasswordMaxBytes = 4 * PasswordMaxLen // 1,024 bytes
 	// APIKeyTitleMaxLen bounds the name a key is recognised by.
 	APIKeyTitleMaxLen = 100 // characters
 )
@@ -106,7 +109,8 @@ func ValidateUsername(name string) error {
 	return nil
 }
 
-// ValidatePassword checks a password's length: 8 to 256 characters of valid UTF-8.
+// ValidatePassword checks a password's length: 8 to 256 characters of valid
+// UTF-8 (so at most 1,024 bytes).
 func ValidatePassword(password string) error {
 	if !utf8.ValidString(password) {
 		return Errorf(EINVALID, "Password must be valid UTF-8 text.")
@@ -115,4 +119,13 @@ func ValidatePassword(password string) error {
 		return Errorf(EINVALID, "Password must be %d to %d characters long.", PasswordMinLen, PasswordMaxLen)
 	}
 	return nil
+}
+
+// PasswordMayMatch reports whether password could be anyone's: valid UTF-8
+// of at most PasswordMaxLen characters (so at most PasswordMaxBytes).
+// Every stored password passed ValidatePassword, so one outside these
+// limits matches nobody; a login refuses it without hashing it, and never
+// hashes a prefix of it in its place.
+func PasswordMayMatch(password string) bool {
+	return len(password) <= PasswordMaxBytes && utf8.ValidString(password) && utf8.RuneCountInString(password) <= PasswordMaxLen
 }

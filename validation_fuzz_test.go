@@ -40,9 +40,9 @@ func FuzzValidateUsername(f *testing.F) {
 }
 
 // FuzzValidatePassword: a password is accepted exactly when it is valid
-// UTF-8 of 8 to 256 characters.
+// UTF-8 of 8 to 256 characters, and then it may match at login.
 func FuzzValidatePassword(f *testing.F) {
-	for _, s := range []string{"correct horse", "1234567", "12345678", strings.Repeat("é", 256), strings.Repeat("é", 257), "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8", "pass\x00word", ""} {
+	for _, s := range []string{"correct horse", "1234567", "12345678", strings.Repeat("é", 256), strings.Repeat("é", 257), strings.Repeat("🔑", 256), strings.Repeat("🔑", 256) + "x", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8", "pass\x00word", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, password string) {
@@ -52,6 +52,12 @@ func FuzzValidatePassword(f *testing.F) {
 		valid := utf8.ValidString(password) && n >= guildhall.PasswordMinLen && n <= guildhall.PasswordMaxLen
 		if (err == nil) != valid {
 			t.Fatalf("ValidatePassword(%q) = %v, want valid=%v", password, err, valid)
+		}
+		// A login refuses, unhashed, what PasswordMayMatch rules out: it
+		// must rule out no password that sign-up accepts, and nothing over
+		// the limit may get through.
+		if may := guildhall.PasswordMayMatch(password); valid && !may || may && (len(password) > guildhall.PasswordMaxBytes || n > guildhall.PasswordMaxLen) {
+			t.Fatalf("PasswordMayMatch(%q) = %v for a password valid=%v of %d characters", password, may, valid, n)
 		}
 	})
 }

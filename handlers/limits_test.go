@@ -222,3 +222,35 @@ func TestMembersPageThroughAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordLimitThroughAPI: the password limit is 256 characters
+// (1,024 bytes at most). A password at the limit signs up and logs in; one
+// character more is refused at sign-up and, at login, matches nobody, even
+// when its first 1,024 bytes are someone's password.
+func TestPasswordLimitThroughAPI(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t)
+	atLimit := strings.Repeat("🔑", guildhall.PasswordMaxLen) // 256 characters, 1,024 bytes
+	if len(atLimit) != guildhall.PasswordMaxBytes {
+		t.Fatalf("the test password is %d bytes", len(atLimit))
+	}
+	env.ok("add_user", map[string]string{"username": "kim", "password": atLimit})
+	login := func(password string) response {
+		return env.call("login", map[string]any{"auth": map[string]string{"username": "kim", "password": password}})
+	}
+	if r := login(atLimit); r.Status != http.StatusOK {
+		t.Fatalf("login with the password at the limit: %d %s", r.Status, r.Raw)
+	}
+	for _, suffix := range []string{"x", "🔑", strings.Repeat("anything", 100)} {
+		if r := login(atLimit + suffix); r.Status != http.StatusUnauthorized || r.Error != "Invalid username or password." {
+			t.Errorf("login with the password plus %.10q: %d %s", suffix, r.Status, r.Raw)
+		}
+	}
+	before := env.snapshot()
+	if r := env.call("add_user", map[string]string{"username": "lee", "password": atLimit + "x"}); r.Status != http.StatusBadRequest {
+		t.Errorf("sign-up with 257 characters: %d %s", r.Status, r.Raw)
+	}
+	if env.snapshot() != before {
+		t.Error("a refused sign-up changed the database")
+	}
+}
