@@ -100,7 +100,7 @@ func New(svc Service, cfg Config) *Server {
 	if cfg.Sessions != nil {
 		s.web = newWebPages(cfg)
 	}
-	e.Use(middleware.RequestID())
+	e.Use(withRequestID)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
 	e.Use(requestDeadline(RequestTimeout))
 	s.routes()
