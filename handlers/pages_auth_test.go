@@ -214,6 +214,29 @@ func TestSessionTimeouts(t *testing.T) {
 	}
 }
 
+// TestShortIdleTimeoutResetsOnActivity: with --session-idle 20s, a visitor
+// active every 4 seconds stays signed in for minutes, and one idle for 20
+// seconds is signed out: the idle clock restarts at every request, however
+// short the setting.
+func TestShortIdleTimeoutResetsOnActivity(t *testing.T) {
+	t.Parallel()
+	const idle = 20 * time.Second
+	env := newPageEnv(t, pageEnvOptions{sessionIdle: idle})
+	env.user("alice")
+	v := env.visitor()
+	v.login("alice")
+	for i := range 45 { // 3 minutes
+		env.advance(4 * time.Second)
+		if p := v.get("/"); p.StatusCode != http.StatusOK {
+			t.Fatalf("signed out after %v of activity every 4 s: %d", time.Duration(i+1)*4*time.Second, p.StatusCode)
+		}
+	}
+	env.advance(idle)
+	if p := v.get("/"); p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("still signed in after %v idle: %d", idle, p.StatusCode)
+	}
+}
+
 func TestSessionsSurviveARestart(t *testing.T) {
 	t.Parallel()
 	env, v := aliceSignedIn(t)

@@ -42,6 +42,7 @@ type pageEnvOptions struct {
 	signupClosed   bool
 	trustedProxies []*net.IPNet
 	inviteRate     int // db.Options.InviteRate; 0 keeps the default
+	sessionIdle    time.Duration
 }
 
 // newPageEnv opens the database as `guildhall serve` does by default
@@ -69,6 +70,7 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Sessions: store, SignupClosed: o.signupClosed,
 		SessionKeys: env.keys, SecureCookies: o.secureCookies, TrustedProxies: o.trustedProxies,
+		SessionIdleTimeout: o.sessionIdle,
 	}))
 	t.Cleanup(env.srv.Close)
 	return env
