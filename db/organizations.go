@@ -60,7 +60,7 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 	if _, err := guildhall.ParseRole(string(role)); err != nil {
 		return guildhall.Membership{}, err
 	}
-	if err := db.allowInvite(a); err != nil {
+	if err := db.allowInvite(ctx, a); err != nil {
 		return guildhall.Membership{}, err
 	}
 	var m guildhall.Membership

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,9 +34,9 @@ func (w *watchedService) Authenticate(ctx context.Context, c guildhall.Credentia
 	return w.DB.Authenticate(ctx, c)
 }
 
-func (w *watchedService) SignUp(ctx context.Context, username, password string) (guildhall.User, error) {
+func (w *watchedService) SignUp(ctx context.Context, username, password, clientAddr string) (guildhall.User, error) {
 	w.signUps.Add(1)
-	return w.DB.SignUp(ctx, username, password)
+	return w.DB.SignUp(ctx, username, password, clientAddr)
 }
 
 func (w *watchedService) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error) {
@@ -253,4 +255,81 @@ func TestPasswordLimitThroughAPI(t *testing.T) {
 	if env.snapshot() != before {
 		t.Error("a refused sign-up changed the database")
 	}
+}
+
+// TestLockoutSurvivesThrottleFlood reproduces the attack on the login
+// throttle's table through the real router, behind a trusted proxy that
+// forwards many client addresses: alice is locked out; then thousands of
+// logins for other usernames from other addresses, first from clients that
+// leave before their password is checked (each request's context already
+// ended), then real wrong guesses, try to push her entry out of a full
+// table. Her lockout holds: the junk leaves no entry, and once real
+// failures fill the table, a login it cannot count is refused (503) rather
+// than any entry evicted. The table's bound is lowered from the default to
+// keep the test cheap; it works the same way at 100,000.
+func TestLockoutSurvivesThrottleFlood(t *testing.T) {
+	t.Parallel()
+	const maxKeys = 40
+	opts := db.DefaultOptions()
+	opts.LoginThrottleMaxKeys = maxKeys
+	var clock atomic.Int64 // Unix nanoseconds
+	clock.Store(time.Now().UnixNano())
+	opts.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	svc := newWatchedService(t, opts)
+	if _, err := svc.CreateUser(context.Background(), "alice", "password-alice", false); err != nil {
+		t.Fatal(err)
+	}
+	_, proxy, _ := net.ParseCIDR("192.0.2.1/32") // httptest requests come from 192.0.2.1
+	h := handlers.New(svc, handlers.Config{TrustedProxies: []*net.IPNet{proxy}})
+	login := func(ctx context.Context, user, password, from string) *httptest.ResponseRecorder {
+		body := `{"auth": {"username": "` + user + `", "password": "` + password + `"}}`
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/api/login", strings.NewReader(body))
+		req.Header.Set("X-Forwarded-For", from)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	ctx := context.Background()
+	for range 10 { // a minute apart: each waits out the backoff, all within the window
+		clock.Add(int64(time.Minute))
+		if rec := login(ctx, "alice", "wrong-password", "198.51.100.1"); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("a wrong guess: %d %s", rec.Code, rec.Body)
+		}
+	}
+	lockedOut := func(when string) {
+		t.Helper()
+		for _, password := range []string{"password-alice", "fresh-guess"} {
+			rec := login(ctx, "alice", password, "203.0.113.9")
+			secs, _ := strconv.Atoi(rec.Header().Get("Retry-After"))
+			if rec.Code != http.StatusTooManyRequests || secs < 60 {
+				t.Fatalf("%s: alice's login answers %d (Retry-After %q), want her lockout", when, rec.Code, rec.Header().Get("Retry-After"))
+			}
+		}
+	}
+	lockedOut("before the flood")
+
+	gone, leave := context.WithCancel(ctx)
+	leave()
+	for i := range 3 * maxKeys * 25 {
+		rec := login(gone, fmt.Sprintf("junk%d", i), "wrong-password", fmt.Sprintf("2001:db8:%x:%x::1", i>>16, i&0xffff))
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("junk login %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	lockedOut("after junk from departed clients")
+
+	refused := 0
+	for i := range 2 * maxKeys {
+		switch rec := login(ctx, fmt.Sprintf("guess%d", i), "wrong-password", fmt.Sprintf("2001:db8:1:%x::1", i)); rec.Code {
+		case http.StatusUnauthorized:
+		case http.StatusServiceUnavailable:
+			refused++
+		default:
+			t.Fatalf("guess %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("the table never filled; the test shows nothing")
+	}
+	lockedOut("after the table filled with real failures")
 }

@@ -42,6 +42,7 @@ type pageEnvOptions struct {
 	signupClosed   bool
 	trustedProxies []*net.IPNet
 	inviteRate     int // db.Options.InviteRate; 0 keeps the default
+	signupRate     int // db.Options.SignupRate; 0 keeps the default
 	sessionIdle    time.Duration
 }
 
@@ -59,6 +60,9 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 	dbOpts.SignupClosed = o.signupClosed
 	if o.inviteRate != 0 {
 		dbOpts.InviteRate = o.inviteRate
+	}
+	if o.signupRate != 0 {
+		dbOpts.SignupRate = o.signupRate
 	}
 	store, path := openStore(t, dbOpts)
 	env.store, env.path = store, path

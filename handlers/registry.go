@@ -235,7 +235,7 @@ func (s *Server) registry() []*function {
 				{Name: "password", Kind: kindString, Required: true, Description: "8 to 256 characters."},
 			},
 			call: func(c echo.Context, _ guildhall.Actor, a args) (any, error) {
-				u, err := svc.SignUp(c.Request().Context(), a.String("username"), a.String("password"))
+				u, err := svc.SignUp(c.Request().Context(), a.String("username"), a.String("password"), c.RealIP())
 				if err != nil {
 					return nil, err
 				}

@@ -18,7 +18,7 @@ import (
 
 // Service is what the handlers need of the membership service (db.DB).
 type Service interface {
-	SignUp(ctx context.Context, username, password string) (guildhall.User, error)
+	SignUp(ctx context.Context, username, password, clientAddr string) (guildhall.User, error)
 	Authenticate(ctx context.Context, c guildhall.Credentials) (guildhall.Actor, error)
 	LoginMemberships(ctx context.Context, a guildhall.Actor) ([]guildhall.Membership, error)
 	CreateAPIKey(ctx context.Context, a guildhall.Actor, title string) (guildhall.APIKey, string, error)

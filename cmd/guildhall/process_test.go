@@ -6,6 +6,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -120,7 +122,7 @@ func TestKill9KeepsAcknowledgedInvites(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("user add alice: %v: %s", err, out)
 	}
-	p := startServer(t, path)
+	p := startServer(t, path, "--signup-rate", "0") // 120 sign-ups from one address
 	for i := 1; i <= invitees; i++ {
 		p.mustCall(t, "add_user", map[string]any{"username": fmt.Sprintf("user%d", i), "password": "password-user"})
 	}
@@ -231,5 +233,27 @@ func TestServeFlags(t *testing.T) {
 	}
 	if _, err := parseServe([]string{"--invite-ttl", "-1h"}, io.Discard); err == nil {
 		t.Fatal("a negative --invite-ttl was accepted")
+	}
+	cfg, err = parseServe(nil, io.Discard)
+	if err != nil || cfg.signupRate != db.DefaultSignupRate {
+		t.Fatalf("abuse limits by default: %+v %v", cfg, err)
+	}
+	cfg, err = parseServe([]string{"--signup-rate", "3"}, io.Discard)
+	if err != nil || cfg.signupRate != 3 {
+		t.Fatalf("abuse limits from flags: %+v %v", cfg, err)
+	}
+	for _, name := range []string{"--signup-rate"} {
+		if _, err := parseServe([]string{name, "-1"}, io.Discard); err == nil {
+			t.Errorf("a negative %s was accepted", name)
+		}
+	}
+	var usage strings.Builder
+	if _, err := parseServe([]string{"-h"}, &usage); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, want := range []string{"-signup-rate", "256 characters (at most 1024 bytes)", "1 to 64 of [A-Za-z0-9._-]", "100000 usernames and addresses"} {
+		if !strings.Contains(usage.String(), want) {
+			t.Errorf("serve -h does not say %q", want)
+		}
 	}
 }
