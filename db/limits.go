@@ -17,9 +17,17 @@ const (
 	// DefaultMaxPendingInvites caps the open invitations of one
 	// organization: an account that may invite cannot flood it without end.
 	DefaultMaxPendingInvites = 1000
+	// DefaultMaxPendingInvitesPerUser caps the open invitations one user
+	// holds, from all organizations together: nobody can bury someone's
+	// dashboard under invitations.
+	DefaultMaxPendingInvitesPerUser = 100
 	// DefaultInviteRate is how many invitations one user may send per
 	// minute, with a burst of as many at once.
 	DefaultInviteRate = 600
+	// DefaultOrganizationRate is how many organizations one user may
+	// create per hour, with a burst of as many at once: each new
+	// organization is another place to invite from.
+	DefaultOrganizationRate = 10
 	// DefaultSignupRate is how many accounts may be signed up from one
 	// client address (an IPv6 /64) per hour, with a burst of as many.
 	DefaultSignupRate = 20
@@ -169,4 +177,28 @@ func (tx *Tx) checkPendingCap(ctx context.Context, org guildhall.Organization, l
 		"invite more once some are accepted, declined, revoked or expired.", org.Name, limit)
 	e.RetryAfter = max(time.Second, time.Unix(earliest, 0).Sub(tx.now))
 	return e
+}
+
+// checkInviteeCap refuses the invitation just inserted in tx if it gives
+// the invitee more open invitations than limit (0: no cap), from all
+// organizations together. The count stops at limit+1, so its cost is
+// bounded by the cap. The refusal is a conflict with the invitee's state
+// and says no more than that: not how many invitations they hold, nor
+// from where, nor when one lapses.
+func (tx *Tx) checkInviteeCap(ctx context.Context, inviteeID int64, username string, limit int) error {
+	if limit <= 0 {
+		return nil
+	}
+	var open int
+	if err := tx.QueryRowContext(ctx, `
+		SELECT count(*) FROM (
+			SELECT 1 FROM memberships
+			WHERE user_id = ? AND status = 'pending' AND expires > ? LIMIT ?) AS open_invitations`,
+		inviteeID, unix(tx.now), limit+1).Scan(&open); err != nil {
+		return err
+	}
+	if open <= limit {
+		return nil
+	}
+	return guildhall.Errorf(guildhall.ECONFLICT, "%s cannot take more invitations until they answer some of those they have; try again later.", username)
 }

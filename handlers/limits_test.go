@@ -333,3 +333,63 @@ func TestLockoutSurvivesThrottleFlood(t *testing.T) {
 	}
 	lockedOut("after the table filled with real failures")
 }
+
+// TestInvitationFloodThroughAPI reproduces the invitation flood through the
+// real router: one account founds organizations as fast as it can and
+// invites one victim into each. Organization creation stops at the rate
+// (429 with Retry-After), and the victim holds at most the per-user cap of
+// open invitations (lowered here from 100 to 3): past it the inviter gets a
+// 409 that names only the victim, and the victim's lists stay that short.
+func TestInvitationFloodThroughAPI(t *testing.T) {
+	t.Parallel()
+	opts := db.DefaultOptions()
+	opts.MaxPendingInvitesPerUser = 3
+	svc := newWatchedService(t, opts)
+	h := handlers.New(svc, handlers.Config{})
+	ctx := context.Background()
+	for _, name := range []string{"mallory", "vic"} {
+		if _, err := svc.CreateUser(ctx, name, "password-"+name, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mallory := map[string]string{"username": "mallory", "password": "password-mallory"}
+	call := func(function string, args map[string]any) *httptest.ResponseRecorder {
+		body, _ := json.Marshal(args)
+		return serve(t, h, httptest.NewRequest(http.MethodPost, "/api/"+function, bytes.NewReader(body)))
+	}
+	var orgs []int64
+	for i := range db.DefaultOrganizationRate + 1 {
+		rec := call("create_organization", map[string]any{"auth": mallory, "organization_name": fmt.Sprintf("Trap %d", i)})
+		if rec.Code != http.StatusOK {
+			secs, _ := strconv.Atoi(rec.Header().Get("Retry-After"))
+			if i != db.DefaultOrganizationRate || rec.Code != http.StatusTooManyRequests || secs < 1 {
+				t.Fatalf("organization %d: %d %q %s", i+1, rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+			}
+			break
+		}
+		var env struct {
+			Result struct {
+				ID int64 `json:"organization_id"`
+			} `json:"result"`
+		}
+		json.Unmarshal(rec.Body.Bytes(), &env)
+		orgs = append(orgs, env.Result.ID)
+	}
+	if len(orgs) != db.DefaultOrganizationRate {
+		t.Fatalf("%d organizations founded in a burst, want %d", len(orgs), db.DefaultOrganizationRate)
+	}
+	for i, org := range orgs {
+		rec := call("invite_user_to_organization", map[string]any{"auth": mallory, "organization_id": org, "username_to_invite": "vic"})
+		switch {
+		case i < 3 && rec.Code != http.StatusOK:
+			t.Fatalf("invitation %d: %d %s", i+1, rec.Code, rec.Body)
+		case i >= 3 && (rec.Code != http.StatusConflict ||
+			!strings.Contains(rec.Body.String(), `"error":"vic cannot take more invitations until they answer some of those they have; try again later."`)):
+			t.Fatalf("invitation %d past the cap: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := call("fetch_memberships", map[string]any{"auth": map[string]string{"username": "vic", "password": "password-vic"}, "return_subset": "all"})
+	if n := strings.Count(rec.Body.String(), `"invite_still_open":true`); rec.Code != http.StatusOK || n != 3 {
+		t.Fatalf("vic's memberships: %d, %d open invitations: %s", rec.Code, n, rec.Body)
+	}
+}

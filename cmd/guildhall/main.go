@@ -1,7 +1,8 @@
 // Command guildhall runs the Guildhall organization-membership server.
 //
 //	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h]
-//	                [--max-pending-invites 1000] [--invite-rate 600] [--signup-rate 20] [--group-commit=true]
+//	                [--max-pending-invites 1000] [--max-pending-invites-per-user 100] [--invite-rate 600]
+//	                [--org-rate 10] [--signup-rate 20] [--group-commit=true]
 //	guildhall user add NAME            (password read from stdin)
 package main
 
@@ -101,10 +102,12 @@ type serveConfig struct {
 	signup    bool
 	inviteTTL time.Duration
 	// The abuse limits; 0 turns one off.
-	maxPendingInvites int
-	inviteRate        int
-	signupRate        int
-	groupCommit       bool
+	maxPendingInvites        int
+	maxPendingInvitesPerUser int
+	inviteRate               int
+	orgRate                  int
+	signupRate               int
+	groupCommit              bool
 	// The pages' sessions (see sessions.go).
 	secureCookies  bool
 	sessionIdle    time.Duration
@@ -138,7 +141,9 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&cfg.signup, "signup", true, "let people create their own accounts (add_user and /signup)")
 	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
 	fs.IntVar(&cfg.maxPendingInvites, "max-pending-invites", db.DefaultMaxPendingInvites, "most open invitations one organization may have (0: no cap)")
+	fs.IntVar(&cfg.maxPendingInvitesPerUser, "max-pending-invites-per-user", db.DefaultMaxPendingInvitesPerUser, "most open invitations one user may hold, from all organizations (0: no cap)")
 	fs.IntVar(&cfg.inviteRate, "invite-rate", db.DefaultInviteRate, "most invitations one user may send a minute (0: no limit)")
+	fs.IntVar(&cfg.orgRate, "org-rate", db.DefaultOrganizationRate, "most organizations one user may create an hour (0: no limit)")
 	fs.IntVar(&cfg.signupRate, "signup-rate", db.DefaultSignupRate, "most sign-ups from one client address (IPv6: one /64) an hour (0: no limit)")
 	fs.BoolVar(&cfg.groupCommit, "group-commit", true, "commit concurrent writes together, one savepoint each, answering after the shared durable commit; false commits each write alone (see docs/PERFORMANCE.md)")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", false, "mark cookies Secure: set this when browsers reach the server over HTTPS")
@@ -162,8 +167,8 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	if cfg.inviteTTL <= 0 {
 		return cfg, errors.New("--invite-ttl must be positive")
 	}
-	if cfg.maxPendingInvites < 0 || cfg.inviteRate < 0 || cfg.signupRate < 0 {
-		return cfg, errors.New("--max-pending-invites, --invite-rate and --signup-rate must not be negative (0 turns a limit off)")
+	if cfg.maxPendingInvites < 0 || cfg.maxPendingInvitesPerUser < 0 || cfg.inviteRate < 0 || cfg.orgRate < 0 || cfg.signupRate < 0 {
+		return cfg, errors.New("--max-pending-invites, --max-pending-invites-per-user, --invite-rate, --org-rate and --signup-rate must not be negative (0 turns a limit off)")
 	}
 	return cfg, nil
 }
@@ -179,7 +184,8 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, Logger: logger, SignupClosed: !cfg.signup,
-		MaxPendingInvites: cfg.maxPendingInvites, InviteRate: cfg.inviteRate, SignupRate: cfg.signupRate, GroupCommit: cfg.groupCommit})
+		MaxPendingInvites: cfg.maxPendingInvites, MaxPendingInvitesPerUser: cfg.maxPendingInvitesPerUser,
+		InviteRate: cfg.inviteRate, OrganizationRate: cfg.orgRate, SignupRate: cfg.signupRate, GroupCommit: cfg.groupCommit})
 	if err != nil {
 		return err
 	}
