@@ -38,10 +38,12 @@ const (
 	// rateLimiterSweepSize is how many keys the rate limiter tracks before
 	// it sweeps out those whose allowance has refilled completely.
 	rateLimiterSweepSize = 4096
-	// rateLimiterMaxKeys bounds the keys one rate limiter tracks. When
-	// that many are all still counting, a new key is refused until one
-	// frees up: the limiter fails closed rather than forget anyone.
+	// rateLimiterMaxKeys bounds the keys one rate limiter tracks (about
+	// 10 MiB). When that many are all still counting, a new key is refused
+	// until one frees up: the limiter fails closed rather than forget anyone.
 	rateLimiterMaxKeys = 100_000
+	// rateLimiterSweepEvery spaces the sweeps of a full rate limiter.
+	rateLimiterSweepEvery = time.Second
 )
 
 // limiter decides whether one more event for a key may happen now: the
@@ -67,8 +69,12 @@ type rateLimiter struct {
 	mu        sync.Mutex
 	tat       map[string]time.Time
 	// sweepAt is the size at which the next sweep runs: twice what the
-	// last sweep left, so sweeps stay rare however many keys are live.
+	// last sweep left (at most maxKeys), so sweeps stay rare however many
+	// keys are live; a full map is swept at most once per
+	// rateLimiterSweepEvery, so a flood of new keys cannot make every
+	// event scan it.
 	sweepAt int
+	sweptAt time.Time
 	// maxKeys is rateLimiterMaxKeys; a test lowers it to fill the map cheaply.
 	maxKeys int
 }
@@ -95,12 +101,13 @@ func (l *rateLimiter) allow(_ context.Context, key string, now time.Time) (time.
 	if wait := tat.Sub(now) - l.tolerance; wait > 0 {
 		return wait, nil
 	}
-	if !seen && len(l.tat) >= min(l.sweepAt, l.maxKeys) {
+	if !seen && len(l.tat) >= l.sweepAt && (len(l.tat) < l.maxKeys || now.Sub(l.sweptAt) >= rateLimiterSweepEvery) {
 		l.sweep(now)
-		l.sweepAt = max(rateLimiterSweepSize, 2*len(l.tat))
-		if len(l.tat) >= l.maxKeys {
-			return l.interval, nil
-		}
+		l.sweptAt = now
+		l.sweepAt = min(max(rateLimiterSweepSize, 2*len(l.tat)), l.maxKeys)
+	}
+	if !seen && len(l.tat) >= l.maxKeys {
+		return l.interval, nil
 	}
 	l.tat[key] = tat.Add(l.interval)
 	return 0, nil
