@@ -1,19 +1,14 @@
 package handlers
 
 import (
-	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-
-	"guildhall/db"
 )
 
 // TestMethodsOnEveryRoute walks every registered route and holds the
@@ -37,15 +32,7 @@ func TestMethodsOnEveryRoute(t *testing.T) {
 		}
 	}
 
-	opts := db.DefaultOptions()
-	opts.Argon2 = db.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-	store, err := db.Open(t.Context(), filepath.Join(t.TempDir(), "guildhall.db"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	s := New(store, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Sessions: store,
-		SessionKeys: [][]byte{bytes.Repeat([]byte("k"), SessionKeyMinBytes)}})
+	s := newServerWithPages(t, io.Discard)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
