@@ -18,10 +18,7 @@ var errBadCredentials = guildhall.Errorf(guildhall.EUNAUTHORIZED, "Invalid usern
 // existing name costs a read each, not a hash; the UNIQUE constraint still
 // decides between two sign-ups racing for a new name.
 func (db *DB) CreateUser(ctx context.Context, username, password string, admin bool) (guildhall.User, error) {
-	if err := guildhall.ValidateUsername(username); err != nil {
-		return guildhall.User{}, err
-	}
-	if err := guildhall.ValidatePassword(password); err != nil {
+	if err := validNewAccount(username, password); err != nil {
 		return guildhall.User{}, err
 	}
 	var taken bool
@@ -48,6 +45,14 @@ func (db *DB) CreateUser(ctx context.Context, username, password string, admin b
 		return err
 	})
 	return u, err
+}
+
+// validNewAccount checks the username and password of a new account.
+func validNewAccount(username, password string) error {
+	if err := guildhall.ValidateUsername(username); err != nil {
+		return err
+	}
+	return guildhall.ValidatePassword(password)
 }
 
 // usernameTaken is the refusal of a sign-up for a name someone has.
@@ -118,10 +123,7 @@ func (db *DB) SignUp(ctx context.Context, username, password, clientAddr string)
 	if db.signupClosed {
 		return guildhall.User{}, guildhall.Errorf(guildhall.EFORBIDDEN, "Sign-up is closed on this server; ask an administrator for an account.")
 	}
-	if err := guildhall.ValidateUsername(username); err != nil {
-		return guildhall.User{}, err
-	}
-	if err := guildhall.ValidatePassword(password); err != nil {
+	if err := validNewAccount(username, password); err != nil {
 		return guildhall.User{}, err
 	}
 	if err := db.rateLimited(ctx, db.signupRate, addrKey(clientAddr), fmt.Sprintf(
