@@ -29,11 +29,22 @@ const (
 // sessionTouchEvery is how long after its last write a session used
 // again has its last_seen written anew: a minute, or a tenth of the idle
 // timeout if that is shorter. So the idle clock restarts at every request
-// whatever the setting, give or take a tenth of it (and the one-second
-// resolution of the stored time): a session used more often than every
-// 0.9 × idle − 1 s never times out.
+// whatever the setting, give or take a tenth of it: a session used more
+// often than every 0.9 × idle never times out.
 func sessionTouchEvery(idle time.Duration) time.Duration {
 	return min(sessionTouchInterval, idle/sessionTouchesPerIdle)
+}
+
+// lastSeenUnix is a session's last-seen time as stored: whole seconds,
+// rounded up, so that the one-second resolution can only lengthen the
+// idle time a session has left, never cut it short (rounded down, with
+// --session-idle 1s, a visitor active every half second would be signed
+// out).
+func lastSeenUnix(t time.Time) int64 {
+	if t.Truncate(time.Second).Equal(t) {
+		return t.Unix()
+	}
+	return t.Unix() + 1
 }
 
 // errNoSession is the one answer for an unknown, expired or idle session.
@@ -71,7 +82,7 @@ func (db *DB) CreateSession(ctx context.Context, id string, userID int64, data [
 		s.Created, s.LastSeen, s.Expires = tx.now, tx.now, tx.now.Add(absolute)
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO sessions (id_hash, user_id, created, last_seen, expires, data)
-			VALUES (?, ?, ?, ?, ?, ?)`, hashSessionID(id), userID, unix(tx.now), unix(tx.now), unix(s.Expires), data)
+			VALUES (?, ?, ?, ?, ?, ?)`, hashSessionID(id), userID, unix(tx.now), lastSeenUnix(tx.now), unix(s.Expires), data)
 		return err
 	})
 	return s, err
@@ -108,7 +119,7 @@ func (db *DB) Session(ctx context.Context, id string, idle time.Duration) (guild
 	}
 	if now.Sub(s.LastSeen) >= sessionTouchEvery(idle) {
 		err := db.update(ctx, func(tx *Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, unix(tx.now), sum)
+			_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, lastSeenUnix(tx.now), sum)
 			return err
 		})
 		if err != nil {

@@ -37,7 +37,7 @@ const (
 	// starts counting from zero again.
 	loginFailureWindow = 15 * time.Minute
 	// DefaultLoginThrottleMaxKeys bounds the usernames and addresses the
-	// throttle remembers at once, and so its memory (about 20 MiB when
+	// throttle remembers at once, and so its memory (about 15 MiB when
 	// full; see BenchmarkLoginThrottleFull). Nothing is ever evicted to
 	// make room: when it is full, an attempt for a key it does not hold is
 	// refused (503) until keys are forgotten, 15 minutes after their last

@@ -216,24 +216,27 @@ func TestSessionTimeouts(t *testing.T) {
 
 // TestShortIdleTimeoutResetsOnActivity: with --session-idle 20s, a visitor
 // active every 4 seconds stays signed in for minutes, and one idle for 20
-// seconds is signed out: the idle clock restarts at every request, however
-// short the setting.
+// seconds (and the second the stored time is rounded to) is signed out;
+// with --session-idle 1s, so is one active every 0.6 seconds. The idle
+// clock restarts at every request, however short the setting.
 func TestShortIdleTimeoutResetsOnActivity(t *testing.T) {
 	t.Parallel()
-	const idle = 20 * time.Second
-	env := newPageEnv(t, pageEnvOptions{sessionIdle: idle})
-	env.user("alice")
-	v := env.visitor()
-	v.login("alice")
-	for i := range 45 { // 3 minutes
-		env.advance(4 * time.Second)
-		if p := v.get("/"); p.StatusCode != http.StatusOK {
-			t.Fatalf("signed out after %v of activity every 4 s: %d", time.Duration(i+1)*4*time.Second, p.StatusCode)
+	for _, c := range []struct{ idle, every time.Duration }{{20 * time.Second, 4 * time.Second}, {time.Second, 600 * time.Millisecond}} {
+		env := newPageEnv(t, pageEnvOptions{sessionIdle: c.idle})
+		env.advance(time.Second - time.Duration(env.clock().Nanosecond()) + 900*time.Millisecond) // 0.9 s past a whole second
+		env.user("alice")
+		v := env.visitor()
+		v.login("alice")
+		for i := range 45 {
+			env.advance(c.every)
+			if p := v.get("/"); p.StatusCode != http.StatusOK {
+				t.Fatalf("idle %v: signed out after %v of activity every %v: %d", c.idle, time.Duration(i+1)*c.every, c.every, p.StatusCode)
+			}
 		}
-	}
-	env.advance(idle)
-	if p := v.get("/"); p.StatusCode != http.StatusSeeOther {
-		t.Fatalf("still signed in after %v idle: %d", idle, p.StatusCode)
+		env.advance(c.idle + time.Second)
+		if p := v.get("/"); p.StatusCode != http.StatusSeeOther {
+			t.Fatalf("idle %v: still signed in after %v without a request: %d", c.idle, c.idle+time.Second, p.StatusCode)
+		}
 	}
 }
 
