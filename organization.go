@@ -106,8 +106,8 @@ func NormalizeOrganizationName(name string) (string, error) {
 	return OrganizationNameText.Normalize(name)
 }
 
-// NormalizeOrganizationDescription trims a description and checks it: up
-// to 2000 characters of text, line breaks allowed (see TextField).
+// NormalizeOrganizationDescription trims a description and checks its length.
+// It is up to 2000 characters of text, line breaks allowed (see TextField).
 func NormalizeOrganizationDescription(desc string) (string, error) {
 	return OrganizationDescriptionText.Normalize(desc)
 }
