@@ -4,18 +4,26 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"guildhall"
 )
 
-// CreateOrganization founds an organization with the actor as its owner.
+// CreateOrganization founds an organization with the actor as its owner,
+// at most Options.OrganizationRate an hour for one user.
 func (db *DB) CreateOrganization(ctx context.Context, a guildhall.Actor, name, description string) (guildhall.Organization, error) {
 	name, err := guildhall.NormalizeOrganizationName(name)
 	if err != nil {
 		return guildhall.Organization{}, err
 	}
 	if description, err = guildhall.NormalizeOrganizationDescription(description); err != nil {
+		return guildhall.Organization{}, err
+	}
+	// Each organization is another place to invite from: without a rate,
+	// one account could invite a victim from hundreds of them a minute.
+	if err := db.rateLimited(ctx, db.orgRate, userKey(a), fmt.Sprintf(
+		"You are creating organizations too fast (at most %d an hour)", db.orgRatePerHour)); err != nil {
 		return guildhall.Organization{}, err
 	}
 	org := guildhall.Organization{Name: name, Description: description}
@@ -60,7 +68,7 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 	if _, err := guildhall.ParseRole(string(role)); err != nil {
 		return guildhall.Membership{}, err
 	}
-	if err := db.allowInvite(a); err != nil {
+	if err := db.allowInvite(ctx, a); err != nil {
 		return guildhall.Membership{}, err
 	}
 	var m guildhall.Membership
@@ -95,8 +103,11 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 			return err
 		}
 		// Counted after the insert, in the same transaction: racing
-		// invitations cannot overshoot the cap together.
+		// invitations cannot overshoot the caps together.
 		if err := tx.checkPendingCap(ctx, org, db.maxPendingInvites); err != nil {
+			return err
+		}
+		if err := tx.checkInviteeCap(ctx, inviteeID, username, db.maxPendingInvitesPerUser); err != nil {
 			return err
 		}
 		m = guildhall.Membership{

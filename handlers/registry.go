@@ -232,10 +232,10 @@ func (s *Server) registry() []*function {
 			Name: "add_user", Description: "Sign up a new user.", public: true,
 			Params: []param{
 				{Name: "username", Kind: kindString, Required: true, Description: "1 to 32 characters from a-z, 0-9, '_', '.', '-', at least one letter or digit."},
-				{Name: "password", Kind: kindString, Required: true, Description: "8 to 256 characters."},
+				{Name: "password", Kind: kindString, Required: true, Description: "8 to 256 characters (at most 1,024 bytes)."},
 			},
 			call: func(c echo.Context, _ guildhall.Actor, a args) (any, error) {
-				u, err := svc.SignUp(c.Request().Context(), a.String("username"), a.String("password"))
+				u, err := svc.SignUp(c.Request().Context(), a.String("username"), a.String("password"), c.RealIP())
 				if err != nil {
 					return nil, err
 				}
