@@ -1,11 +1,6 @@
 package guildhall
 
-import (
-	"strings"
-	"time"
-	"unicode"
-	"unicode/utf8"
-)
+import "time"
 
 // Limits on organization fields.
 const (
@@ -118,28 +113,20 @@ func ParseMembershipSubset(s string) (MembershipSubset, error) {
 	return "", Errorf(EINVALID, "The memberships to list must be \"accepted\", \"open_invitations\" or \"all\", not %q.", s)
 }
 
-// NormalizeOrganizationName trims name and checks it: 1 to 100 printable characters.
+// Organization texts, checked by the one TextField rule.
+var (
+	OrganizationNameText        = TextField{Label: "Organization name", MaxLen: OrganizationNameMaxLen, Required: true}
+	OrganizationDescriptionText = TextField{Label: "Organization description", MaxLen: OrganizationDescriptionMaxLen, Multiline: true}
+)
+
+// NormalizeOrganizationName trims name and checks it: 1 to 100 characters
+// of text (see TextField).
 func NormalizeOrganizationName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", Errorf(EINVALID, "Organization name must not be empty.")
-	}
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > OrganizationNameMaxLen {
-		return "", Errorf(EINVALID, "Organization name must be at most %d characters of text.", OrganizationNameMaxLen)
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return "", Errorf(EINVALID, "Organization name must not contain control characters.")
-		}
-	}
-	return name, nil
+	return OrganizationNameText.Normalize(name)
 }
 
 // NormalizeOrganizationDescription trims a description and checks its length.
+// It is up to 2000 characters of text, line breaks allowed (see TextField).
 func NormalizeOrganizationDescription(desc string) (string, error) {
-	desc = strings.TrimSpace(desc)
-	if !utf8.ValidString(desc) || utf8.RuneCountInString(desc) > OrganizationDescriptionMaxLen {
-		return "", Errorf(EINVALID, "Organization description must be at most %d characters of text.", OrganizationDescriptionMaxLen)
-	}
-	return desc, nil
+	return OrganizationDescriptionText.Normalize(desc)
 }

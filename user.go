@@ -1,7 +1,6 @@
 package guildhall
 
 import (
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -12,8 +11,11 @@ const (
 	UsernameMaxLen = 32  // characters, from [a-z0-9_.-]
 	PasswordMinLen = 8   // characters (runes), per NIST SP 800-63B
 	PasswordMaxLen = 256 // characters; bounds the work a login can demand
+	// PasswordMaxBytes is what PasswordMaxLen characters take at most in
+	// UTF-8 (4 bytes each): no password that can match is longer.
+	PasswordMaxBytes = 4 * PasswordMaxLen // 1,024 bytes
 	// APIKeyTitleMaxLen bounds the name a key is recognised by.
-	APIKeyTitleMaxLen = 100 // bytes
+	APIKeyTitleMaxLen = 100 // characters
 )
 
 // User is an account that can log in and belong to organizations.
@@ -115,13 +117,13 @@ func RequireToken(a Actor) error {
 	return nil
 }
 
-// NormalizeAPIKeyTitle trims a key's title and checks its length.
+// APIKeyTitleText is the rule for an API key's title (see TextField).
+var APIKeyTitleText = TextField{Label: "An API key's title", MaxLen: APIKeyTitleMaxLen}
+
+// NormalizeAPIKeyTitle trims a key's title and checks it: up to 100
+// characters of text, possibly none.
 func NormalizeAPIKeyTitle(title string) (string, error) {
-	title = strings.TrimSpace(title)
-	if len(title) > APIKeyTitleMaxLen {
-		return "", Errorf(EINVALID, "An API key's title must be at most %d characters.", APIKeyTitleMaxLen)
-	}
-	return title, nil
+	return APIKeyTitleText.Normalize(title)
 }
 
 // ValidateUsername checks a username: 1 to 32 characters from [a-z0-9_.-],
@@ -145,7 +147,8 @@ func ValidateUsername(name string) error {
 	return nil
 }
 
-// ValidatePassword checks a password's length: 8 to 256 characters of valid UTF-8.
+// ValidatePassword checks a password's length: 8 to 256 characters of valid
+// UTF-8 (so at most 1,024 bytes).
 func ValidatePassword(password string) error {
 	if !utf8.ValidString(password) {
 		return Errorf(EINVALID, "Password must be valid UTF-8 text.")
@@ -154,4 +157,13 @@ func ValidatePassword(password string) error {
 		return Errorf(EINVALID, "Password must be %d to %d characters long.", PasswordMinLen, PasswordMaxLen)
 	}
 	return nil
+}
+
+// PasswordMayMatch reports whether password could be anyone's: valid UTF-8
+// of at most PasswordMaxLen characters (so at most PasswordMaxBytes).
+// Every stored password passed ValidatePassword, so one outside these
+// limits matches nobody; a login refuses it without hashing it, and never
+// hashes a prefix of it in its place.
+func PasswordMayMatch(password string) bool {
+	return len(password) <= PasswordMaxBytes && utf8.ValidString(password) && utf8.RuneCountInString(password) <= PasswordMaxLen
 }

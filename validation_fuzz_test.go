@@ -3,7 +3,6 @@ package guildhall_test
 import (
 	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 
 	"guildhall"
@@ -41,9 +40,9 @@ func FuzzValidateUsername(f *testing.F) {
 }
 
 // FuzzValidatePassword: a password is accepted exactly when it is valid
-// UTF-8 of 8 to 256 characters.
+// UTF-8 of 8 to 256 characters, and then it may match at login.
 func FuzzValidatePassword(f *testing.F) {
-	for _, s := range []string{"correct horse", "1234567", "12345678", strings.Repeat("é", 256), strings.Repeat("é", 257), "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8", "pass\x00word", ""} {
+	for _, s := range []string{"correct horse", "1234567", "12345678", strings.Repeat("é", 256), strings.Repeat("é", 257), strings.Repeat("🔑", 256), strings.Repeat("🔑", 256) + "x", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8", "pass\x00word", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, password string) {
@@ -54,13 +53,20 @@ func FuzzValidatePassword(f *testing.F) {
 		if (err == nil) != valid {
 			t.Fatalf("ValidatePassword(%q) = %v, want valid=%v", password, err, valid)
 		}
+		// A login refuses, unhashed, what PasswordMayMatch rules out: it
+		// must rule out no password that sign-up accepts, and nothing over
+		// the limit may get through.
+		if may := guildhall.PasswordMayMatch(password); valid && !may || may && (len(password) > guildhall.PasswordMaxBytes || n > guildhall.PasswordMaxLen) {
+			t.Fatalf("PasswordMayMatch(%q) = %v for a password valid=%v of %d characters", password, may, valid, n)
+		}
 	})
 }
 
-// FuzzNormalizeOrganizationName: an accepted name comes back trimmed,
-// printable, within the limit, and normalizing it again changes nothing.
+// FuzzNormalizeOrganizationName: an accepted name comes back trimmed, of
+// allowed characters only, within the limit in characters, and
+// normalizing it again changes nothing.
 func FuzzNormalizeOrganizationName(f *testing.F) {
-	for _, s := range []string{"Acme", "  Acme  ", "", "   ", "Ac\tme", "Ac\u200bme", strings.Repeat("x", 100), strings.Repeat("x", 101), "\xff", "Ünïcødé 組織"} {
+	for _, s := range []string{"Acme", "  Acme  ", "", "   ", "Ac\tme", "Ac\u200bme", strings.Repeat("x", 100), strings.Repeat("x", 101), "\xff", "Ünïcødé 組織", "Ac\u202eme", strings.Repeat("組", 100), strings.Repeat("組", 101)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
@@ -74,7 +80,7 @@ func FuzzNormalizeOrganizationName(f *testing.F) {
 			t.Fatalf("NormalizeOrganizationName(%q) accepted %q", name, got)
 		}
 		for _, r := range got {
-			if !unicode.IsPrint(r) {
+			if !guildhall.AllowedTextRune(r) || r == '\u202e' || r < ' ' {
 				t.Fatalf("NormalizeOrganizationName(%q) accepted %q with %U", name, got, r)
 			}
 		}

@@ -39,11 +39,13 @@ var pragmas = []struct{ name, value, want string }{
 // with; start from it and change what you need. The convention, for every
 // field:
 //
-//   - A limit (MaxPendingInvites, InviteRate) holds the value in force, and
-//     0 turns it off, as the `guildhall serve` flags of the same names do.
-//     A negative limit is refused.
-//   - A field without an "off" (InviteTTL, TokenTTL, ReadConns, Argon2, Now, Logger)
-//     left at its zero value takes DefaultOptions' value.
+//   - A limit (MaxPendingInvites, MaxPendingInvitesPerUser, InviteRate,
+//     OrganizationRate, SignupRate) holds the value in force, and 0 turns
+//     it off, as the `guildhall serve` flags of the same names do. A
+//     negative limit is refused.
+//   - A field without an "off" (InviteTTL, TokenTTL, ReadConns, Argon2,
+//     LoginThrottleMaxKeys, Now, Logger) left at its zero value takes
+//     DefaultOptions' value.
 type Options struct {
 	// InviteTTL is how long a pending invitation stays open.
 	InviteTTL time.Duration
@@ -61,28 +63,41 @@ type Options struct {
 	SignupClosed bool
 	// MaxPendingInvites caps an organization's open invitations (0: no cap).
 	MaxPendingInvites int
+	// MaxPendingInvitesPerUser caps the open invitations one user holds (0: no cap).
+	MaxPendingInvitesPerUser int
 	// InviteRate is how many invitations one user may send a minute (0: no limit).
 	InviteRate int
+	// OrganizationRate is how many organizations one user may create an hour (0: no limit).
+	OrganizationRate int
+	// SignupRate is how many sign-ups one client address may make an hour (0: no limit).
+	SignupRate int
+	// LoginThrottleMaxKeys bounds the usernames and addresses the login
+	// throttle remembers (see throttle.go).
+	LoginThrottleMaxKeys int
 	// GroupCommit commits concurrent write operations together, one
 	// savepoint each (see groupcommit.go).
 	GroupCommit bool
 }
 
 // DefaultOptions returns the options production runs with: invitations
-// open for guildhall.DefaultInviteTTL, DefaultMaxPendingInvites and
-// DefaultInviteRate as the abuse limits, DefaultArgon2 as the hashing cost,
-// 2 × GOMAXPROCS readers (at least 4), the system clock and slog.Default.
-// Sign-up is open and group commit off.
+// open for guildhall.DefaultInviteTTL, the Default* abuse limits,
+// DefaultArgon2 as the hashing cost, a login throttle of
+// DefaultLoginThrottleMaxKeys, 2 × GOMAXPROCS readers (at least 4), the
+// system clock and slog.Default. Sign-up is open and group commit off.
 func DefaultOptions() Options {
 	return Options{
-		InviteTTL:         guildhall.DefaultInviteTTL,
-		TokenTTL:          guildhall.DefaultTokenTTL,
-		Now:               time.Now,
-		Logger:            slog.Default(),
-		ReadConns:         max(4, 2*runtime.GOMAXPROCS(0)),
-		Argon2:            DefaultArgon2,
-		MaxPendingInvites: DefaultMaxPendingInvites,
-		InviteRate:        DefaultInviteRate,
+		InviteTTL:                guildhall.DefaultInviteTTL,
+		TokenTTL:                 guildhall.DefaultTokenTTL,
+		Now:                      time.Now,
+		Logger:                   slog.Default(),
+		ReadConns:                max(4, 2*runtime.GOMAXPROCS(0)),
+		Argon2:                   DefaultArgon2,
+		MaxPendingInvites:        DefaultMaxPendingInvites,
+		MaxPendingInvitesPerUser: DefaultMaxPendingInvitesPerUser,
+		InviteRate:               DefaultInviteRate,
+		OrganizationRate:         DefaultOrganizationRate,
+		SignupRate:               DefaultSignupRate,
+		LoginThrottleMaxKeys:     DefaultLoginThrottleMaxKeys,
 	}
 }
 
@@ -108,10 +123,13 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Argon2 == (Argon2Params{}) {
 		o.Argon2 = def.Argon2
 	}
+	if o.LoginThrottleMaxKeys == 0 {
+		o.LoginThrottleMaxKeys = def.LoginThrottleMaxKeys
+	}
 	switch {
-	case o.InviteTTL < 0 || o.TokenTTL < 0 || o.ReadConns < 0:
-		return o, errors.New("options: InviteTTL, TokenTTL and ReadConns must not be negative")
-	case o.MaxPendingInvites < 0 || o.InviteRate < 0:
+	case o.InviteTTL < 0 || o.TokenTTL < 0 || o.ReadConns < 0 || o.LoginThrottleMaxKeys < 0:
+		return o, errors.New("options: InviteTTL, TokenTTL, ReadConns and LoginThrottleMaxKeys must not be negative")
+	case o.MaxPendingInvites < 0 || o.MaxPendingInvitesPerUser < 0 || o.InviteRate < 0 || o.OrganizationRate < 0 || o.SignupRate < 0:
 		return o, errors.New("options: a limit must not be negative; 0 turns it off")
 	}
 	return o, nil
@@ -128,15 +146,21 @@ type DB struct {
 	log    *slog.Logger
 	hasher *hasher
 	// throttle counts failed password logins (see throttle.go).
-	throttle *loginThrottle
+	throttle loginLimiter
 
 	signupClosed bool
 	// tokenTTL is how long a sign-in token lasts (tokens.go).
 	tokenTTL time.Duration
 
-	maxPendingInvites   int // 0: no cap
-	inviteRatePerMinute int // 0: no limit
-	inviteRate          *rateLimiter
+	maxPendingInvites        int // 0: no cap
+	maxPendingInvitesPerUser int // 0: no cap
+	// The rate limits, and their rates for messages (0: no limit).
+	inviteRatePerMinute int
+	inviteRate          limiter
+	orgRatePerHour      int
+	orgRate             limiter
+	signupRatePerHour   int
+	signupRate          limiter
 
 	writeStmts, readStmts *stmtCache      // prepared statements of each pool
 	committer             *groupCommitter // nil unless Options.GroupCommit
@@ -149,10 +173,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, ttl: opts.InviteTTL, tokenTTL: opts.TokenTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2), throttle: newLoginThrottle(), signupClosed: opts.SignupClosed}
-	db.maxPendingInvites = opts.MaxPendingInvites
-	db.inviteRatePerMinute = opts.InviteRate
-	db.inviteRate = newRateLimiter(db.inviteRatePerMinute)
+	db := &DB{path: path, ttl: opts.InviteTTL, tokenTTL: opts.TokenTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2),
+		throttle: newLoginThrottle(opts.LoginThrottleMaxKeys), signupClosed: opts.SignupClosed}
+	db.maxPendingInvites, db.maxPendingInvitesPerUser = opts.MaxPendingInvites, opts.MaxPendingInvitesPerUser
+	db.inviteRatePerMinute, db.inviteRate = opts.InviteRate, newRateLimiter(opts.InviteRate, time.Minute)
+	db.orgRatePerHour, db.orgRate = opts.OrganizationRate, newRateLimiter(opts.OrganizationRate, time.Hour)
+	db.signupRatePerHour, db.signupRate = opts.SignupRate, newRateLimiter(opts.SignupRate, time.Hour)
 
 	if db.write, err = sql.Open("sqlite", DSN(path, "_txlock=immediate")); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)

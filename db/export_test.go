@@ -48,3 +48,18 @@ func (db *DB) OnWriteQueued(f func()) {
 func (db *DB) StopWrites() {
 	db.committer.stop()
 }
+
+// HoldNewPasswordHashing takes every slot of the hasher's share for new
+// passwords, as a flood of sign-ups all hashing at once would, and keeps
+// them until release is called.
+func (db *DB) HoldNewPasswordHashing() (release func()) {
+	n := cap(db.hasher.newSlots)
+	for range n {
+		db.hasher.newSlots <- struct{}{}
+	}
+	return func() {
+		for range n {
+			<-db.hasher.newSlots
+		}
+	}
+}

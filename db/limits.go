@@ -3,56 +3,94 @@ package db
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
 	"guildhall"
 )
 
-// Abuse limits on invitations, each configurable through Options (and the
-// `guildhall serve` flags --max-pending-invites and --invite-rate), where 0
-// turns a limit off.
+// Abuse limits, each configurable through Options (and the `guildhall
+// serve` flag of the same name), where 0 turns a limit off.
 const (
 	// DefaultMaxPendingInvites caps the open invitations of one
 	// organization: an account that may invite cannot flood it without end.
 	DefaultMaxPendingInvites = 1000
+	// DefaultMaxPendingInvitesPerUser caps the open invitations one user
+	// holds, from all organizations together: nobody can bury someone's
+	// dashboard under invitations.
+	DefaultMaxPendingInvitesPerUser = 100
 	// DefaultInviteRate is how many invitations one user may send per
 	// minute, with a burst of as many at once.
 	DefaultInviteRate = 600
-	// rateLimiterSweepSize is how many users the rate limiter tracks before
-	// it sweeps out those whose allowance has refilled completely.
-	rateLimiterSweepSize = 4096
+	// DefaultOrganizationRate is how many organizations one user may
+	// create per hour, with a burst of as many at once: each new
+	// organization is another place to invite from.
+	DefaultOrganizationRate = 10
+	// DefaultSignupRate is how many accounts may be signed up from one
+	// client address (an IPv6 /64) per hour, with a burst of as many.
+	DefaultSignupRate = 20
 )
 
-// rateLimiter allows each key perMinute events a minute, in bursts of up to
-// perMinute, by the generic cell rate algorithm: per key it keeps only the
-// theoretical arrival time (tat) of the next event. A limiter with
-// perMinute 0 allows everything. It lives in memory: a restart forgets it,
-// which costs an abuser at most one extra minute's allowance.
+// Bounds on the memory of the in-memory rate limiter.
+const (
+	// rateLimiterSweepSize is how many keys the rate limiter tracks before
+	// it sweeps out those whose allowance has refilled completely.
+	rateLimiterSweepSize = 4096
+	// rateLimiterMaxKeys bounds the keys one rate limiter tracks (about
+	// 10 MiB). When that many are all still counting, a new key is refused
+	// until one frees up: the limiter fails closed rather than forget anyone.
+	rateLimiterMaxKeys = 100_000
+	// rateLimiterSweepEvery spaces the sweeps of a full rate limiter.
+	rateLimiterSweepEvery = time.Second
+)
+
+// limiter decides whether one more event for a key may happen now: the
+// service asks it before work a flood would make expensive or harmful (a
+// sign-up, a new organization, an invitation). rateLimiter implements it
+// in memory for one process; a backend shared by several nodes implements
+// it over its database, and the rules that ask it do not change.
+type limiter interface {
+	// allow records one event for key at now and returns 0, or refuses it
+	// and returns how long until the next one would be allowed. An error
+	// means it could not decide, and the event is refused.
+	allow(ctx context.Context, key string, now time.Time) (wait time.Duration, err error)
+}
+
+// rateLimiter allows each key events per period, in bursts of up to
+// events, by the generic cell rate algorithm: per key it keeps only the
+// theoretical arrival time (tat) of the next event. A limiter with events
+// 0 allows everything. It lives in memory: a restart forgets it, which
+// costs an abuser at most one extra period's allowance.
 type rateLimiter struct {
 	interval  time.Duration // between events at the sustained rate
 	tolerance time.Duration // how far ahead of now tat may run: the burst
 	mu        sync.Mutex
-	tat       map[int64]time.Time
+	tat       map[string]time.Time
 	// sweepAt is the size at which the next sweep runs: twice what the
-	// last sweep left, so sweeps stay rare however many keys are live.
+	// last sweep left (at most maxKeys), so sweeps stay rare however many
+	// keys are live; a full map is swept at most once per
+	// rateLimiterSweepEvery, so a flood of new keys cannot make every
+	// event scan it.
 	sweepAt int
+	sweptAt time.Time
+	// maxKeys is rateLimiterMaxKeys; a test lowers it to fill the map cheaply.
+	maxKeys int
 }
 
-func newRateLimiter(perMinute int) *rateLimiter {
-	l := &rateLimiter{tat: map[int64]time.Time{}, sweepAt: rateLimiterSweepSize}
-	if perMinute > 0 {
-		l.interval = time.Minute / time.Duration(perMinute)
-		l.tolerance = l.interval * time.Duration(perMinute-1)
+func newRateLimiter(events int, period time.Duration) *rateLimiter {
+	l := &rateLimiter{tat: map[string]time.Time{}, sweepAt: rateLimiterSweepSize, maxKeys: rateLimiterMaxKeys}
+	if events > 0 {
+		l.interval = period / time.Duration(events)
+		l.tolerance = l.interval * time.Duration(events-1)
 	}
 	return l
 }
 
-// allow records one event for key at now, or refuses it and says how long
-// until the next one would be allowed.
-func (l *rateLimiter) allow(key int64, now time.Time) (ok bool, retryAfter time.Duration) {
+func (l *rateLimiter) allow(_ context.Context, key string, now time.Time) (time.Duration, error) {
 	if l.interval == 0 {
-		return true, 0
+		return 0, nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -61,14 +99,18 @@ func (l *rateLimiter) allow(key int64, now time.Time) (ok bool, retryAfter time.
 		tat = now
 	}
 	if wait := tat.Sub(now) - l.tolerance; wait > 0 {
-		return false, wait
+		return wait, nil
 	}
-	if !seen && len(l.tat) >= l.sweepAt {
+	if !seen && len(l.tat) >= l.sweepAt && (len(l.tat) < l.maxKeys || now.Sub(l.sweptAt) >= rateLimiterSweepEvery) {
 		l.sweep(now)
-		l.sweepAt = max(rateLimiterSweepSize, 2*len(l.tat))
+		l.sweptAt = now
+		l.sweepAt = min(max(rateLimiterSweepSize, 2*len(l.tat)), l.maxKeys)
+	}
+	if !seen && len(l.tat) >= l.maxKeys {
+		return l.interval, nil
 	}
 	l.tat[key] = tat.Add(l.interval)
-	return true, 0
+	return 0, nil
 }
 
 // sweep forgets keys whose allowance has refilled: for them, no entry and
@@ -81,15 +123,24 @@ func (l *rateLimiter) sweep(now time.Time) {
 	}
 }
 
-// allowInvite applies the per-user invitation rate.
-func (db *DB) allowInvite(a guildhall.Actor) error {
-	ok, wait := db.inviteRate.allow(a.UserID, db.now())
-	if ok {
-		return nil
+// rateLimited asks l to allow one more event for key, and words a refusal
+// as what ("You are sending invitations too fast") and the wait, which
+// also goes in Retry-After.
+func (db *DB) rateLimited(ctx context.Context, l limiter, key, what string) error {
+	wait, err := l.allow(ctx, key, db.now())
+	if err != nil || wait <= 0 {
+		return err
 	}
-	e := guildhall.Errorf(guildhall.ERATELIMITED, "You are sending invitations too fast (at most %d a minute); wait a moment and try again.", db.inviteRatePerMinute)
-	e.RetryAfter = wait
-	return e
+	return &guildhall.Error{Code: guildhall.ERATELIMITED, Message: what + "; try again in " + waitText(wait) + ".", RetryAfter: wait}
+}
+
+// userKey names a user to a limiter.
+func userKey(a guildhall.Actor) string { return "user:" + strconv.FormatInt(a.UserID, 10) }
+
+// allowInvite applies the per-user invitation rate.
+func (db *DB) allowInvite(ctx context.Context, a guildhall.Actor) error {
+	return db.rateLimited(ctx, db.inviteRate, userKey(a), fmt.Sprintf(
+		"You are sending invitations too fast (at most %d a minute)", db.inviteRatePerMinute))
 }
 
 // checkPendingCap refuses the invitation just inserted in tx if it takes
@@ -133,4 +184,28 @@ func (tx *Tx) checkPendingCap(ctx context.Context, org guildhall.Organization, l
 		"invite more once some are accepted, declined, revoked or expired.", org.Name, limit)
 	e.RetryAfter = max(time.Second, time.Unix(earliest, 0).Sub(tx.now))
 	return e
+}
+
+// checkInviteeCap refuses the invitation just inserted in tx if it gives
+// the invitee more open invitations than limit (0: no cap), from all
+// organizations together. The count stops at limit+1, so its cost is
+// bounded by the cap. The refusal is a conflict with the invitee's state
+// and says no more than that: not how many invitations they hold, nor
+// from where, nor when one lapses.
+func (tx *Tx) checkInviteeCap(ctx context.Context, inviteeID int64, username string, limit int) error {
+	if limit <= 0 {
+		return nil
+	}
+	var open int
+	if err := tx.QueryRowContext(ctx, `
+		SELECT count(*) FROM (
+			SELECT 1 FROM memberships
+			WHERE user_id = ? AND status = 'pending' AND expires > ? LIMIT ?) AS open_invitations`,
+		inviteeID, unix(tx.now), limit+1).Scan(&open); err != nil {
+		return err
+	}
+	if open <= limit {
+		return nil
+	}
+	return guildhall.Errorf(guildhall.ECONFLICT, "%s cannot take more invitations until they answer some of those they have; try again later.", username)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -176,4 +177,91 @@ func TestInviteRate(t *testing.T) {
 	}
 	_, err = d.InviteUser(ctx, owner, org, "user3", guildhall.RoleMember)
 	rateLimited(t, err, 20*time.Second)
+}
+
+// TestInviteeCap: one user holds at most MaxPendingInvitesPerUser open
+// invitations, from all organizations together. Past it, a conflict that
+// names nothing but the invitee; answering one (accept or decline), a
+// revocation or an expiry frees a place; an existing invitation is still
+// "already invited".
+func TestInviteeCap(t *testing.T) {
+	ctx := context.Background()
+	d, clk, _ := MustOpenDBWith(t, db.Options{MaxPendingInvitesPerUser: 2})
+	owner := MustCreateUser(t, d, "olivia")
+	victim := MustCreateUser(t, d, "vic")
+	orgs := make([]int64, 5)
+	for i := range orgs {
+		orgs[i] = MustCreateOrg(t, d, owner, fmt.Sprintf("Org %d", i))
+	}
+	invite := func(org int64) error {
+		_, err := d.InviteUser(ctx, owner, org, "vic", guildhall.RoleMember)
+		return err
+	}
+	for _, org := range orgs[:2] {
+		if err := invite(org); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := invite(orgs[2])
+	wantCode(t, err, guildhall.ECONFLICT)
+	if msg := guildhall.ErrorMessage(err); msg != "vic cannot take more invitations until they answer some of those they have; try again later." {
+		t.Fatalf("refusal %q", msg)
+	}
+	if ms, _ := d.FetchMemberships(ctx, victim, guildhall.SubsetOpenInvitations); len(ms) != 2 {
+		t.Fatalf("vic holds %d invitations, want 2", len(ms))
+	}
+	err = invite(orgs[0])
+	wantCode(t, err, guildhall.ECONFLICT)
+	if !strings.Contains(guildhall.ErrorMessage(err), "already been invited") {
+		t.Fatalf("re-inviting at the cap: %v", err)
+	}
+	// Declining frees a place; so does accepting (a membership is not an invitation).
+	if err := d.ResolveInvitation(ctx, victim, orgs[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if err := invite(orgs[2]); err != nil {
+		t.Fatalf("after a decline: %v", err)
+	}
+	if err := d.ResolveInvitation(ctx, victim, orgs[1], true); err != nil {
+		t.Fatal(err)
+	}
+	if err := invite(orgs[3]); err != nil {
+		t.Fatalf("after an accept: %v", err)
+	}
+	wantCode(t, invite(orgs[4]), guildhall.ECONFLICT)
+	if err := d.RevokeInvitation(ctx, owner, orgs[3], "vic"); err != nil {
+		t.Fatal(err)
+	}
+	if err := invite(orgs[4]); err != nil {
+		t.Fatalf("after a revoke: %v", err)
+	}
+	// Expired invitations hold no place.
+	clk.Advance(guildhall.DefaultInviteTTL)
+	if err := invite(orgs[0]); err != nil {
+		t.Fatalf("after the others expired: %v", err)
+	}
+}
+
+// TestOrganizationRate: one user founds at most OrganizationRate
+// organizations an hour (a burst of as many); past it, 429 with the wait,
+// and nothing is created; other users are not affected.
+func TestOrganizationRate(t *testing.T) {
+	ctx := context.Background()
+	d, clk, _ := MustOpenDBWith(t, db.Options{OrganizationRate: 2})
+	mallory := MustCreateUser(t, d, "mallory")
+	other := MustCreateUser(t, d, "olivia")
+	for i := range 2 {
+		MustCreateOrg(t, d, mallory, fmt.Sprintf("Org %d", i))
+	}
+	_, err := d.CreateOrganization(ctx, mallory, "Org 2", "")
+	wait := rateLimited(t, err, 30*time.Minute)
+	if !strings.Contains(guildhall.ErrorMessage(err), "at most 2 an hour") {
+		t.Errorf("refusal %q", guildhall.ErrorMessage(err))
+	}
+	if ms, _ := d.FetchMemberships(ctx, mallory, guildhall.SubsetAll); len(ms) != 2 {
+		t.Fatalf("mallory owns %d organizations, want 2", len(ms))
+	}
+	MustCreateOrg(t, d, other, "Olivia's")
+	clk.Advance(wait)
+	MustCreateOrg(t, d, mallory, "Org 2")
 }

@@ -4,18 +4,26 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"guildhall"
 )
 
-// CreateOrganization founds an organization with the actor as its owner.
+// CreateOrganization founds an organization with the actor as its owner,
+// at most Options.OrganizationRate an hour for one user.
 func (db *DB) CreateOrganization(ctx context.Context, a guildhall.Actor, name, description string) (guildhall.Organization, error) {
 	name, err := guildhall.NormalizeOrganizationName(name)
 	if err != nil {
 		return guildhall.Organization{}, err
 	}
 	if description, err = guildhall.NormalizeOrganizationDescription(description); err != nil {
+		return guildhall.Organization{}, err
+	}
+	// Each organization is another place to invite from: without a rate,
+	// one account could invite a victim from hundreds of them a minute.
+	if err := db.rateLimited(ctx, db.orgRate, userKey(a), fmt.Sprintf(
+		"You are creating organizations too fast (at most %d an hour)", db.orgRatePerHour)); err != nil {
 		return guildhall.Organization{}, err
 	}
 	org := guildhall.Organization{Name: name, Description: description}
@@ -142,7 +150,7 @@ func (db *DB) invite(ctx context.Context, tx *Tx, a guildhall.Actor, org guildha
 	if _, err := guildhall.ParseRole(string(role)); err != nil {
 		return guildhall.Membership{}, err
 	}
-	if err := db.allowInvite(a); err != nil {
+	if err := db.allowInvite(ctx, a); err != nil {
 		return guildhall.Membership{}, err
 	}
 	if !guildhall.CanGrant(actorRole, role) {
@@ -171,8 +179,11 @@ func (db *DB) invite(ctx context.Context, tx *Tx, a guildhall.Actor, org guildha
 		return guildhall.Membership{}, err
 	}
 	// Counted after the insert, in the same transaction: racing
-	// invitations cannot overshoot the cap together.
+	// invitations cannot overshoot the caps together.
 	if err := tx.checkPendingCap(ctx, org, db.maxPendingInvites); err != nil {
+		return guildhall.Membership{}, err
+	}
+	if err := tx.checkInviteeCap(ctx, inviteeID, username, db.maxPendingInvitesPerUser); err != nil {
 		return guildhall.Membership{}, err
 	}
 	m := guildhall.Membership{

@@ -29,39 +29,52 @@ var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen:
 
 // hasher computes argon2id hashes, at most a fixed number at once: each
 // takes Memory KiB, so an unbounded burst of logins could exhaust memory.
-// Callers beyond the bound wait their turn (or give up with their context).
+// Callers beyond the bound wait their turn (or give up with their
+// context). The slots come in two shares: checks of a password at login
+// (Verify), and hashes of a new password (Hash: sign-up, `user add`).
+// Neither waits for the other, so a flood of sign-ups, which anyone can
+// send, fills only its own share, and a correct login still finds a slot.
 type hasher struct {
 	params Argon2Params
-	slots  chan struct{}
+	// verifySlots holds one slot per CPU, newSlots half as many (at least
+	// one): at most 1.5 × CPUs hashes run at once.
+	verifySlots, newSlots chan struct{}
 	// dummy is a valid hash of a random password, verified against when a
 	// username is unknown so that the answer takes as long as a wrong password.
 	dummy string
 }
 
 func newHasher(p Argon2Params) *hasher {
-	h := &hasher{params: p, slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
+	cpus := runtime.GOMAXPROCS(0)
+	h := &hasher{params: p, verifySlots: make(chan struct{}, max(1, cpus)), newSlots: make(chan struct{}, max(1, cpus/2))}
 	h.dummy = h.encode(rand.Text())
 	return h
 }
 
-// acquire waits for a hashing slot.
-func (h *hasher) acquire(ctx context.Context) error {
+// errHasherBusy answers a caller who gave up waiting for a hashing slot.
+var errHasherBusy = guildhall.Errorf(guildhall.EUNAVAILABLE, "The server is busy; try again.")
+
+// acquire waits for one of slots. A caller already gone gets none, even
+// if one is free: nobody is waiting for that hash.
+func acquire(ctx context.Context, slots chan struct{}) error {
+	if ctx.Err() != nil {
+		return errHasherBusy
+	}
 	select {
-	case h.slots <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return guildhall.Errorf(guildhall.EUNAVAILABLE, "The server is busy; try again.")
+		return errHasherBusy
 	}
 }
 
-func (h *hasher) release() { <-h.slots }
-
-// Hash returns the PHC string of password under h's parameters.
+// Hash returns the PHC string of a new password under h's parameters,
+// hashed in the share for new passwords.
 func (h *hasher) Hash(ctx context.Context, password string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+	if err := acquire(ctx, h.newSlots); err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer func() { <-h.newSlots }()
 	return h.encode(password), nil
 }
 
@@ -80,7 +93,8 @@ func (h *hasher) encode(password string) string {
 }
 
 // Verify reports whether password matches the PHC string encoded, with the
-// parameters recorded in it, comparing in constant time.
+// parameters recorded in it, comparing in constant time. It hashes in the
+// share for logins.
 func (h *hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
 	var p Argon2Params
 	var version int
@@ -103,10 +117,10 @@ func (h *hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	if err != nil {
 		return false, fmt.Errorf("password hash key: %w", err)
 	}
-	if err := h.acquire(ctx); err != nil {
+	if err := acquire(ctx, h.verifySlots); err != nil {
 		return false, err
 	}
-	defer h.release()
+	defer func() { <-h.verifySlots }()
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

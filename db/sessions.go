@@ -14,13 +14,38 @@ import (
 // Session bookkeeping limits.
 const (
 	// sessionTouchInterval bounds how often a session's last_seen is
-	// written: the idle timeout need not be more precise than a minute, and
-	// page views should not each become a write.
+	// written: page views should not each become a write, and an idle
+	// timeout of hours need not be more precise than a minute. A shorter
+	// timeout is written more often (see sessionTouchEvery).
 	sessionTouchInterval = time.Minute
+	// sessionTouchesPerIdle is how many times per idle timeout a session in
+	// use has its last_seen written, at least.
+	sessionTouchesPerIdle = 10
 	// sessionKeyBytes is the size of a generated cookie-signing key
 	// (HMAC-SHA256 takes up to 64 bytes of key without hashing it first).
 	sessionKeyBytes = 64
 )
+
+// sessionTouchEvery is how long after its last write a session used
+// again has its last_seen written anew: a minute, or a tenth of the idle
+// timeout if that is shorter. So the idle clock restarts at every request
+// whatever the setting, give or take a tenth of it: a session used more
+// often than every 0.9 × idle never times out.
+func sessionTouchEvery(idle time.Duration) time.Duration {
+	return min(sessionTouchInterval, idle/sessionTouchesPerIdle)
+}
+
+// lastSeenUnix is a session's last-seen time as stored: whole seconds,
+// rounded up, so that the one-second resolution can only lengthen the
+// idle time a session has left, never cut it short (rounded down, with
+// --session-idle 1s, a visitor active every half second would be signed
+// out).
+func lastSeenUnix(t time.Time) int64 {
+	if t.Truncate(time.Second).Equal(t) {
+		return t.Unix()
+	}
+	return t.Unix() + 1
+}
 
 // errNoSession is the one answer for an unknown, expired or idle session.
 var errNoSession = guildhall.Errorf(guildhall.EUNAUTHORIZED, "Your session has ended; sign in again.")
@@ -57,7 +82,7 @@ func (db *DB) CreateSession(ctx context.Context, id string, userID int64, data [
 		s.Created, s.LastSeen, s.Expires = tx.now, tx.now, tx.now.Add(absolute)
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO sessions (id_hash, user_id, created, last_seen, expires, data)
-			VALUES (?, ?, ?, ?, ?, ?)`, hashSessionID(id), userID, unix(tx.now), unix(tx.now), unix(s.Expires), data)
+			VALUES (?, ?, ?, ?, ?, ?)`, hashSessionID(id), userID, unix(tx.now), lastSeenUnix(tx.now), unix(s.Expires), data)
 		return err
 	})
 	return s, err
@@ -66,7 +91,7 @@ func (db *DB) CreateSession(ctx context.Context, id string, userID int64, data [
 // Session returns the live session named id. A session unknown, past its
 // absolute expiry, or unused for longer than idle is an EUNAUTHORIZED
 // error, and a timed-out one is deleted. Using a session moves its
-// last_seen forward (at most once per sessionTouchInterval).
+// last_seen forward (at most once per sessionTouchEvery(idle)).
 func (db *DB) Session(ctx context.Context, id string, idle time.Duration) (guildhall.Session, error) {
 	var s guildhall.Session
 	var now time.Time
@@ -92,9 +117,9 @@ func (db *DB) Session(ctx context.Context, id string, idle time.Duration) (guild
 		}
 		return guildhall.Session{}, errNoSession
 	}
-	if now.Sub(s.LastSeen) >= sessionTouchInterval {
+	if now.Sub(s.LastSeen) >= sessionTouchEvery(idle) {
 		err := db.update(ctx, func(tx *Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, unix(tx.now), sum)
+			_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, lastSeenUnix(tx.now), sum)
 			return err
 		})
 		if err != nil {

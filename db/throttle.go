@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -35,13 +36,43 @@ const (
 	// loginFailureWindow: a key whose last failure is older than this
 	// starts counting from zero again.
 	loginFailureWindow = 15 * time.Minute
-	// loginThrottleMaxKeys bounds the memory the counters take; when full,
-	// forgotten keys are swept, then the oldest entries are dropped.
-	loginThrottleMaxKeys = 100_000
+	// DefaultLoginThrottleMaxKeys bounds the usernames and addresses the
+	// throttle remembers at once, and so its memory (about 15 MiB when
+	// full; see BenchmarkLoginThrottleFull). Nothing is ever evicted to
+	// make room: when it is full, an attempt for a key it does not hold is
+	// refused (503) until keys are forgotten, 15 minutes after their last
+	// failure. Failing closed keeps every lockout; filling the table takes
+	// that many real, hashed wrong guesses within 15 minutes, or as many
+	// attempts waiting for the hasher at once.
+	DefaultLoginThrottleMaxKeys = 100_000
+	// loginSweepEvery spaces the sweeps of a full table for forgotten keys:
+	// a flood of new keys must not make every attempt scan the table.
+	loginSweepEvery = time.Second
 	// loginIPv6Prefix groups IPv6 clients by their /64: one host usually
 	// holds the whole prefix and could rotate through it.
 	loginIPv6Prefix = 64
+	// maxRawAddrKey bounds the key made of a client address that does not
+	// parse as an IP address.
+	maxRawAddrKey = 64
 )
+
+// loginLimiter counts password logins per username and per client address,
+// so that guessing slows and then stops. loginThrottle implements it in
+// memory for one process; a backend shared by several nodes implements it
+// over its database, and Authenticate, which asks it, does not change.
+type loginLimiter interface {
+	// begin refuses an attempt whose username or address must still wait
+	// (ERATELIMITED, the wait in RetryAfter) or that it cannot keep count
+	// of (EUNAVAILABLE), and otherwise counts it as under way: attempts
+	// sent together must not all pass before any of them is counted.
+	begin(ctx context.Context, username, clientAddr string, now time.Time) error
+	// finish settles an attempt begin let through, by the outcome of its
+	// password check: a wrong password (EUNAUTHORIZED) is a failure for
+	// both keys; a success clears the username's failures; any other
+	// outcome (the check never ran: the client left while waiting for the
+	// hasher, the database failed) leaves no trace.
+	finish(ctx context.Context, username, clientAddr string, now time.Time, outcome error)
+}
 
 // throttlePolicy is the pair of limits for one kind of key.
 type throttlePolicy struct{ free, lockout int }
@@ -51,22 +82,39 @@ var (
 	addrPolicy = throttlePolicy{free: loginAddrFreeFailures, lockout: loginAddrLockoutFailures}
 )
 
-// failureCount is what the throttle remembers of one key.
-type failureCount struct {
-	failures    int
+// keyState is what the throttle remembers of one username or address: its
+// checked failures, and the attempts under way. A key with neither is not
+// kept at all.
+type keyState struct {
+	failures    int // wrong passwords; stale once lastFailure is a window old
 	lastFailure time.Time
+	inFlight    int       // attempts begun and not finished
+	lastBegin   time.Time // when the latest of them began
 }
 
-// loginThrottle counts failed logins. It is safe for concurrent use.
+// liveFailures is the failures that still count at now.
+func (s keyState) liveFailures(now time.Time) int {
+	if now.Sub(s.lastFailure) >= loginFailureWindow {
+		return 0
+	}
+	return s.failures
+}
+
+// forgotten reports whether nothing of s matters any more at now.
+func (s keyState) forgotten(now time.Time) bool {
+	return s.inFlight == 0 && (s.failures == 0 || now.Sub(s.lastFailure) >= max(loginFailureWindow, loginLockout))
+}
+
+// loginThrottle is the in-memory loginLimiter. It is safe for concurrent use.
 type loginThrottle struct {
-	mu   sync.Mutex
-	keys map[string]failureCount
-	// maxKeys is loginThrottleMaxKeys; a test lowers it to fill the map cheaply.
+	mu      sync.Mutex
+	keys    map[string]keyState
 	maxKeys int
+	sweptAt time.Time
 }
 
-func newLoginThrottle() *loginThrottle {
-	return &loginThrottle{keys: map[string]failureCount{}, maxKeys: loginThrottleMaxKeys}
+func newLoginThrottle(maxKeys int) *loginThrottle {
+	return &loginThrottle{keys: map[string]keyState{}, maxKeys: maxKeys}
 }
 
 // throttleKeys names the counters an attempt touches: its username and,
@@ -76,79 +124,110 @@ func throttleKeys(username, clientAddr string) (user, addr string) {
 	if clientAddr == "" {
 		return user, ""
 	}
+	return user, addrKey(clientAddr)
+}
+
+// addrKey names a client address to a limiter: IPv4 addresses one by one,
+// IPv6 ones by their /64.
+func addrKey(clientAddr string) string {
 	ip, err := netip.ParseAddr(clientAddr)
 	if err != nil {
-		return user, "addr:" + clientAddr
+		return "addr:?" + clientAddr[:min(len(clientAddr), maxRawAddrKey)]
 	}
 	ip = ip.Unmap()
 	if ip.Is6() {
 		if p, err := ip.Prefix(loginIPv6Prefix); err == nil {
-			return user, "addr:" + p.String()
+			return "addr:" + p.String()
 		}
 	}
-	return user, "addr:" + ip.String()
+	return "addr:" + ip.String()
 }
 
-// wait returns how long a key must still wait at now before its next
-// attempt; zero means it may try.
-func (p throttlePolicy) wait(c failureCount, now time.Time) time.Duration {
-	if c.failures < p.free || now.Sub(c.lastFailure) >= loginFailureWindow {
+// wait returns how long a key holding failures, the last at last, must
+// still wait at now before its next attempt; zero means it may try.
+func (p throttlePolicy) wait(failures int, last, now time.Time) time.Duration {
+	if failures < p.free || now.Sub(last) >= loginFailureWindow {
 		return 0
 	}
 	var delay time.Duration
-	if c.failures >= p.lockout {
+	if failures >= p.lockout {
 		delay = loginLockout
 	} else {
-		delay = loginBackoffBase << (c.failures - p.free)
+		delay = loginBackoffBase << (failures - p.free)
 		delay = min(delay, loginBackoffMax)
 	}
-	return max(0, c.lastFailure.Add(delay).Sub(now))
+	return max(0, last.Add(delay).Sub(now))
 }
 
-// begin checks an attempt and, if it may go ahead, counts it as a failure
-// at once, under the same lock: attempts sent together must not all pass
-// the check before any of them is counted. finish settles the count when
-// the outcome is known.
-func (t *loginThrottle) begin(username, clientAddr string, now time.Time) error {
+// errThrottleFull refuses an attempt the throttle has no room to count.
+var errThrottleFull = guildhall.Errorf(guildhall.EUNAVAILABLE, "The server is too busy to check passwords right now; try again in a few minutes.")
+
+func (t *loginThrottle) begin(_ context.Context, username, clientAddr string, now time.Time) error {
 	user, addr := throttleKeys(username, clientAddr)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.refusal(user, addr, now); err != nil {
 		return err
 	}
-	t.count(user, addr, now)
+	if !t.roomFor(now, user, addr) {
+		return errThrottleFull
+	}
+	for _, k := range []string{user, addr} {
+		if k == "" {
+			continue
+		}
+		s := t.keys[k]
+		s.inFlight++
+		s.lastBegin = now
+		t.keys[k] = s
+	}
 	return nil
 }
 
-// finish settles an attempt that begin counted as a failure: a wrong
-// password keeps the count; a success clears the username's count and
-// gives the address its attempt back; any other outcome (the server could
-// not check the password) gives both back.
-func (t *loginThrottle) finish(username, clientAddr string, err error) {
-	if guildhall.ErrorCode(err) == guildhall.EUNAUTHORIZED {
-		return
-	}
+func (t *loginThrottle) finish(_ context.Context, username, clientAddr string, now time.Time, outcome error) {
+	checked := guildhall.ErrorCode(outcome) == guildhall.EUNAUTHORIZED
 	user, addr := throttleKeys(username, clientAddr)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err == nil {
-		delete(t.keys, user)
-		user = ""
-	}
 	for _, k := range []string{user, addr} {
-		if c, ok := t.keys[k]; ok && k != "" && c.failures > 0 {
-			c.failures--
-			t.keys[k] = c
+		s, ok := t.keys[k]
+		if k == "" || !ok {
+			continue
+		}
+		s.inFlight = max(0, s.inFlight-1)
+		switch {
+		case checked:
+			s.failures = s.liveFailures(now) + 1
+			s.lastFailure = now
+		case outcome == nil && k == user:
+			s.failures = 0
+		}
+		if s.forgotten(now) {
+			delete(t.keys, k)
+		} else {
+			t.keys[k] = s
 		}
 	}
 }
 
 // refusal refuses an attempt whose username or address must still wait,
-// with ERATELIMITED and the wait in RetryAfter; t.mu must be held.
+// with ERATELIMITED and the wait in RetryAfter; t.mu must be held. The
+// attempts under way count as failures, as of when the latest began.
 func (t *loginThrottle) refusal(user, addr string, now time.Time) error {
-	wait := userPolicy.wait(t.keys[user], now)
-	if addr != "" {
-		wait = max(wait, addrPolicy.wait(t.keys[addr], now))
+	wait := time.Duration(0)
+	for _, k := range []struct {
+		key    string
+		policy throttlePolicy
+	}{{user, userPolicy}, {addr, addrPolicy}} {
+		s, ok := t.keys[k.key]
+		if k.key == "" || !ok {
+			continue
+		}
+		last := s.lastFailure
+		if s.inFlight > 0 && s.lastBegin.After(last) {
+			last = s.lastBegin
+		}
+		wait = max(wait, k.policy.wait(s.liveFailures(now)+s.inFlight, last, now))
 	}
 	if wait <= 0 {
 		return nil
@@ -160,6 +239,32 @@ func (t *loginThrottle) refusal(user, addr string, now time.Time) error {
 	}
 }
 
+// roomFor reports whether the table can hold the keys an attempt needs,
+// sweeping out forgotten keys (at most once per loginSweepEvery) if it is
+// full. It never evicts a key that still counts: a lockout, a key close to
+// one and an attempt under way all stay. t.mu must be held.
+func (t *loginThrottle) roomFor(now time.Time, keys ...string) bool {
+	need := 0
+	for _, k := range keys {
+		if _, ok := t.keys[k]; k != "" && !ok {
+			need++
+		}
+	}
+	if len(t.keys)+need <= t.maxKeys {
+		return true
+	}
+	if now.Sub(t.sweptAt) < loginSweepEvery {
+		return false
+	}
+	t.sweptAt = now
+	for k, s := range t.keys {
+		if s.forgotten(now) {
+			delete(t.keys, k)
+		}
+	}
+	return len(t.keys)+need <= t.maxKeys
+}
+
 // waitText says a wait in words: "3 seconds", "15 minutes".
 func waitText(d time.Duration) string {
 	if d > 90*time.Second {
@@ -169,48 +274,4 @@ func waitText(d time.Duration) string {
 		return strconv.Itoa(s) + " seconds"
 	}
 	return "1 second"
-}
-
-// count adds a failure to each key; t.mu must be held.
-func (t *loginThrottle) count(user, addr string, now time.Time) {
-	for _, k := range []string{user, addr} {
-		if k == "" {
-			continue
-		}
-		c, ok := t.keys[k]
-		if !ok && len(t.keys) >= t.maxKeys {
-			t.makeRoom(now)
-		}
-		if now.Sub(c.lastFailure) >= loginFailureWindow {
-			c.failures = 0
-		}
-		c.failures++
-		c.lastFailure = now
-		t.keys[k] = c
-	}
-}
-
-// makeRoom drops forgotten keys and, if the map is still full, the entries
-// with the oldest failures, down to three quarters of the limit. t.mu must
-// be held.
-func (t *loginThrottle) makeRoom(now time.Time) {
-	for k, c := range t.keys {
-		if now.Sub(c.lastFailure) >= max(loginFailureWindow, loginLockout) {
-			delete(t.keys, k)
-		}
-	}
-	for len(t.keys) >= t.maxKeys*3/4 {
-		var oldestKey string
-		var oldest time.Time
-		n := 0
-		for k, c := range t.keys { // sample: map order is random
-			if oldestKey == "" || c.lastFailure.Before(oldest) {
-				oldestKey, oldest = k, c.lastFailure
-			}
-			if n++; n == 64 {
-				break
-			}
-		}
-		delete(t.keys, oldestKey)
-	}
 }

@@ -1,6 +1,9 @@
 package db
 
 import (
+	"context"
+	"fmt"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -20,9 +23,9 @@ var (
 // begin demanded, zero if it let the attempt through.
 func attempt(t *testing.T, th *loginThrottle, user, addr string, now time.Time, outcome error) time.Duration {
 	t.Helper()
-	err := th.begin(user, addr, now)
+	err := th.begin(context.Background(), user, addr, now)
 	if err == nil {
-		th.finish(user, addr, outcome)
+		th.finish(context.Background(), user, addr, now, outcome)
 		return 0
 	}
 	ge, ok := err.(*guildhall.Error)
@@ -33,7 +36,7 @@ func attempt(t *testing.T, th *loginThrottle, user, addr string, now time.Time, 
 }
 
 func TestLoginThrottleSlowsThenLocksOut(t *testing.T) {
-	th := newLoginThrottle()
+	th := newLoginThrottle(DefaultLoginThrottleMaxKeys)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	// Free failures.
 	for i := range loginUserFreeFailures {
@@ -68,7 +71,7 @@ func TestLoginThrottleSlowsThenLocksOut(t *testing.T) {
 }
 
 func TestLoginThrottleSuccessAndWindow(t *testing.T) {
-	th := newLoginThrottle()
+	th := newLoginThrottle(DefaultLoginThrottleMaxKeys)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for range loginUserFreeFailures - 1 {
 		attempt(t, th, "alice", "192.0.2.1", now, wrongPassword)
@@ -102,7 +105,7 @@ func TestLoginThrottleSuccessAndWindow(t *testing.T) {
 // server could not check (a busy hasher, a database fault) is given back
 // to both its username and its address.
 func TestLoginThrottleUncheckedAttemptsAreFree(t *testing.T) {
-	th := newLoginThrottle()
+	th := newLoginThrottle(DefaultLoginThrottleMaxKeys)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for i := range loginAddrLockoutFailures {
 		if w := attempt(t, th, "alice", "192.0.2.1", now, notChecked); w != 0 {
@@ -131,24 +134,57 @@ func TestLoginThrottleKeys(t *testing.T) {
 	}
 }
 
-// TestLoginThrottleMemoryIsBounded fills a throttle past its bound (lowered
-// from loginThrottleMaxKeys, which works the same way at 100 times the cost).
-func TestLoginThrottleMemoryIsBounded(t *testing.T) {
-	th := newLoginThrottle()
-	th.maxKeys = 1000
+// TestLoginThrottleNeverEvictsALockout: other keys' traffic never makes
+// the throttle forget a key that counts. Junk (attempts never checked,
+// such as a client gone while waiting for the hasher) leaves nothing; real
+// failures fill the table, which then refuses new keys (503) rather than
+// evict anyone, and makes room again as keys are forgotten. The bound is
+// lowered from DefaultLoginThrottleMaxKeys, which works the same way at
+// 10,000 times the cost.
+func TestLoginThrottleNeverEvictsALockout(t *testing.T) {
+	const maxKeys = 10
+	th := newLoginThrottle(maxKeys)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	last := ""
-	for i := range th.maxKeys + 100 {
-		last = "user" + strconv.Itoa(i)
-		if err := th.begin(last, "", now.Add(time.Duration(i)*time.Millisecond)); err != nil {
-			t.Fatal(err)
+	for range loginUserLockoutFailures {
+		attempt(t, th, "alice", "192.0.2.1", now, wrongPassword)
+	}
+	locked := func() {
+		t.Helper()
+		if w := attempt(t, th, "alice", "192.0.2.99", now, signedIn); w <= 0 || w > loginLockout {
+			t.Fatalf("alice's lockout is gone (wait %v)", w)
 		}
 	}
-	if n := len(th.keys); n > th.maxKeys {
-		t.Fatalf("%d keys, over the bound %d", n, th.maxKeys)
+	locked()
+	// 10,000 attempts that never reach the password check, each for
+	// another username from another address: no entry is left.
+	for i := range 10_000 {
+		attempt(t, th, fmt.Sprintf("junk%d", i), fmt.Sprintf("2001:db8:%x::1", i), now, notChecked)
 	}
-	if _, ok := th.keys["user:"+last]; !ok {
-		t.Fatal("making room dropped the newest failure")
+	if n := len(th.keys); n != 2 {
+		t.Fatalf("%d keys after the junk, want alice's and her address's: %v", n, th.keys)
+	}
+	locked()
+	// Real failures fill the table; then a new key is refused, not alice
+	// forgotten.
+	for i := 0; len(th.keys) < maxKeys; i++ {
+		attempt(t, th, fmt.Sprintf("guess%d", i), "192.0.2.2", now, wrongPassword)
+	}
+	err := th.begin(context.Background(), "newcomer", "192.0.2.3", now)
+	if guildhall.ErrorCode(err) != guildhall.EUNAVAILABLE {
+		t.Fatalf("a new key into a full table: %v, want unavailable", err)
+	}
+	locked()
+	// Keys already held are still counted while the table is full.
+	if w := attempt(t, th, "guess0", "192.0.2.2", now, wrongPassword); w != 0 {
+		t.Fatalf("a held key refused for %v", w)
+	}
+	if len(th.keys) > maxKeys {
+		t.Fatalf("%d keys, over the bound %d", len(th.keys), maxKeys)
+	}
+	// Once the failures are old enough to be forgotten, there is room again.
+	now = now.Add(loginLockout)
+	if w := attempt(t, th, "newcomer", "192.0.2.3", now, signedIn); w != 0 {
+		t.Fatalf("after the lockout: refused for %v", w)
 	}
 }
 
@@ -159,5 +195,34 @@ func TestLoginThrottleMessage(t *testing.T) {
 		if got := waitText(d); got != want {
 			t.Errorf("waitText(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// BenchmarkLoginThrottleFull fills a throttle to its default bound with the
+// largest keys there are (32-character usernames and IPv6 /64s, one failure
+// each) and reports the heap the full table holds: the memory bound the
+// README states.
+func BenchmarkLoginThrottleFull(b *testing.B) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		th := newLoginThrottle(DefaultLoginThrottleMaxKeys)
+		for i := range DefaultLoginThrottleMaxKeys / 2 {
+			user, addr := fmt.Sprintf("%032d", i), fmt.Sprintf("2001:db8:%x:%x::1", i>>16, i&0xffff)
+			if err := th.begin(ctx, user, addr, now); err != nil {
+				b.Fatal(err)
+			}
+			th.finish(ctx, user, addr, now, wrongPassword)
+		}
+		if len(th.keys) != DefaultLoginThrottleMaxKeys {
+			b.Fatalf("%d keys", len(th.keys))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-full")
+		runtime.KeepAlive(th)
 	}
 }

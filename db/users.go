@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"guildhall"
 )
@@ -12,13 +13,22 @@ import (
 // and an unknown key alike, so a caller learns nothing about which it was.
 var errBadCredentials = guildhall.Errorf(guildhall.EUNAUTHORIZED, "Invalid username or password.")
 
-// CreateUser signs up a user with a username and password.
+// CreateUser signs up a user with a username and password. A taken name
+// is refused before the password is hashed, so a flood of sign-ups for an
+// existing name costs a read each, not a hash; the UNIQUE constraint still
+// decides between two sign-ups racing for a new name.
 func (db *DB) CreateUser(ctx context.Context, username, password string, admin bool) (guildhall.User, error) {
-	if err := guildhall.ValidateUsername(username); err != nil {
+	if err := validNewAccount(username, password); err != nil {
 		return guildhall.User{}, err
 	}
-	if err := guildhall.ValidatePassword(password); err != nil {
+	var taken bool
+	if err := db.view(ctx, func(tx *Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE username = ?)`, username).Scan(&taken)
+	}); err != nil {
 		return guildhall.User{}, err
+	}
+	if taken {
+		return guildhall.User{}, usernameTaken(username)
 	}
 	hash, err := db.hasher.Hash(ctx, password)
 	if err != nil {
@@ -27,17 +37,27 @@ func (db *DB) CreateUser(ctx context.Context, username, password string, admin b
 	u := guildhall.User{Username: username, Admin: admin}
 	err = db.update(ctx, func(tx *Tx) error {
 		u.Created = tx.now
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (username, password_hash, admin, created) VALUES (?, ?, ?, ?)`,
-			username, hash, admin, unix(tx.now))
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (username, password_hash, admin, created) VALUES (?, ?, ?, ?) RETURNING id`,
+			username, hash, admin, unix(tx.now)).Scan(&u.ID)
 		if isUniqueViolation(err) {
-			return guildhall.Errorf(guildhall.ECONFLICT, "The username %q is taken.", username)
-		} else if err != nil {
-			return err
+			return usernameTaken(username)
 		}
-		u.ID, err = res.LastInsertId()
 		return err
 	})
 	return u, err
+}
+
+// validNewAccount checks the username and password of a new account.
+func validNewAccount(username, password string) error {
+	if err := guildhall.ValidateUsername(username); err != nil {
+		return err
+	}
+	return guildhall.ValidatePassword(password)
+}
+
+// usernameTaken is the refusal of a sign-up for a name someone has.
+func usernameTaken(username string) error {
+	return guildhall.Errorf(guildhall.ECONFLICT, "The username %q is taken.", username)
 }
 
 // Authenticate checks credentials and returns the actor they name. A wrong
@@ -57,22 +77,28 @@ func (db *DB) Authenticate(ctx context.Context, c guildhall.Credentials) (guildh
 	case c.Token != "":
 		return db.authenticateToken(ctx, c.Token)
 	case c.Username != "" || c.Password != "":
+		if c.Username == "" || c.Password == "" {
+			return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication with a password needs both username and password.")
+		}
+		if guildhall.ValidateUsername(c.Username) != nil || !guildhall.PasswordMayMatch(c.Password) {
+			// No account has such a name or such a password. Refused before
+			// the throttle and the hasher: the answer says nothing about
+			// any account, and junk costs neither memory nor a hash.
+			return guildhall.Actor{}, errBadCredentials
+		}
 		// Throttled here, so the page login and the API's password auth
 		// share one counter.
-		if err := db.throttle.begin(c.Username, c.ClientAddr, db.now()); err != nil {
+		if err := db.throttle.begin(ctx, c.Username, c.ClientAddr, db.now()); err != nil {
 			return guildhall.Actor{}, err
 		}
 		a, err := db.authenticatePassword(ctx, c.Username, c.Password)
-		db.throttle.finish(c.Username, c.ClientAddr, err)
+		db.throttle.finish(ctx, c.Username, c.ClientAddr, db.now(), err)
 		return a, err
 	}
 	return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication required: give an API key, a sign-in token, or a username and password.")
 }
 
 func (db *DB) authenticatePassword(ctx context.Context, username, password string) (guildhall.Actor, error) {
-	if username == "" || password == "" {
-		return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication with a password needs both username and password.")
-	}
 	var a guildhall.Actor
 	var hash string
 	err := db.view(ctx, func(tx *Tx) error {
@@ -85,11 +111,6 @@ func (db *DB) authenticatePassword(ctx context.Context, username, password strin
 	} else if err != nil {
 		return guildhall.Actor{}, err
 	}
-	if len(password) > 4*guildhall.PasswordMaxLen {
-		// No stored password is this long; hash a bounded prefix so the
-		// time taken still does not depend on the input.
-		password = password[:4*guildhall.PasswordMaxLen]
-	}
 	ok, err := db.hasher.Verify(ctx, hash, password)
 	if err != nil {
 		return guildhall.Actor{}, err
@@ -100,11 +121,22 @@ func (db *DB) authenticatePassword(ctx context.Context, username, password strin
 	return a, nil
 }
 
-// SignUp creates an ordinary user, if this server lets people sign up
-// themselves (Options.SignupClosed turns it off; `guildhall user add` still works).
-func (db *DB) SignUp(ctx context.Context, username, password string) (guildhall.User, error) {
+// SignUp creates an ordinary user for a caller who is not signed in, if
+// this server lets people sign up themselves (Options.SignupClosed turns
+// it off; `guildhall user add` still works). Sign-ups are rate-limited per
+// client address (Options.SignupRate), counted before anything is read or
+// hashed: every attempt that names a valid username and password counts,
+// taken names included.
+func (db *DB) SignUp(ctx context.Context, username, password, clientAddr string) (guildhall.User, error) {
 	if db.signupClosed {
 		return guildhall.User{}, guildhall.Errorf(guildhall.EFORBIDDEN, "Sign-up is closed on this server; ask an administrator for an account.")
+	}
+	if err := validNewAccount(username, password); err != nil {
+		return guildhall.User{}, err
+	}
+	if err := db.rateLimited(ctx, db.signupRate, addrKey(clientAddr), fmt.Sprintf(
+		"Too many sign-ups from your network (at most %d an hour)", db.signupRatePerHour)); err != nil {
+		return guildhall.User{}, err
 	}
 	return db.CreateUser(ctx, username, password, false)
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -198,8 +199,14 @@ func readArguments(r *http.Request) (map[string]json.RawMessage, error) {
 
 // decodeObject splits a JSON object into its members, keeping keys exactly
 // as sent (encoding/json would match struct fields case-insensitively) and
-// refusing duplicates, trailing data and anything that is not an object.
+// refusing invalid UTF-8, duplicates, trailing data and anything that is
+// not an object.
 func decodeObject(data []byte, where string) (map[string]json.RawMessage, error) {
+	if !utf8.Valid(data) {
+		// encoding/json would quietly turn the bad bytes into U+FFFD, and
+		// the service would store a text the caller never sent.
+		return nil, guildhall.Errorf(guildhall.EINVALID, "%s is not valid UTF-8, as JSON must be.", where)
+	}
 	notObject := guildhall.Errorf(guildhall.EINVALID, "%s must be a JSON object, like {\"auth\": {\"api_key\": \"sk-...\"}}.", where)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()

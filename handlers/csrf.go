@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
+	"unicode/utf8"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -157,6 +159,30 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.web.csrf.valid(c, sessionOf(c), token) {
 			return errCSRF
 		}
+		if err := formIsText(r.PostForm); err != nil {
+			return err
+		}
 		return next(c)
 	}
 }
+
+// formIsText refuses a form with a name or value that is not valid UTF-8
+// (raw bytes posted as they are, or percent-encoded): no handler then
+// has to think about it, and nothing of it is stored. Which characters a
+// stored text may hold is the service's rule (guildhall.TextField).
+func formIsText(form url.Values) error {
+	for name, values := range form {
+		if !utf8.ValidString(name) {
+			return errFormNotText
+		}
+		for _, v := range values {
+			if !utf8.ValidString(v) {
+				return guildhall.Errorf(guildhall.EINVALID, "The field %q is not valid UTF-8 text.", name)
+			}
+		}
+	}
+	return nil
+}
+
+// errFormNotText is the answer to a form whose field names are not text.
+var errFormNotText = guildhall.Errorf(guildhall.EINVALID, "The form is not valid UTF-8 text.")

@@ -96,7 +96,7 @@ func (s *Server) handleSignup(c echo.Context) error {
 		f.Error = "The two passwords differ; type the same password twice."
 		return render(c, http.StatusBadRequest, views.SignupPage(s.pageTakingFlashes(c, "Sign up", "signup"), f))
 	}
-	u, err := s.svc.SignUp(c.Request().Context(), f.Username, password)
+	u, err := s.svc.SignUp(c.Request().Context(), f.Username, password, c.RealIP())
 	if err != nil {
 		if !userFacing(err) {
 			return err

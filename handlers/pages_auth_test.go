@@ -210,6 +210,32 @@ func TestSessionTimeouts(t *testing.T) {
 	}
 }
 
+// TestShortIdleTimeoutResetsOnActivity: with --session-idle 20s, a visitor
+// active every 4 seconds stays signed in for minutes, and one idle for 20
+// seconds (and the second the stored time is rounded to) is signed out;
+// with --session-idle 1s, so is one active every 0.6 seconds. The idle
+// clock restarts at every request, however short the setting.
+func TestShortIdleTimeoutResetsOnActivity(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ idle, every time.Duration }{{20 * time.Second, 4 * time.Second}, {time.Second, 600 * time.Millisecond}} {
+		env := newPageEnv(t, pageEnvOptions{sessionIdle: c.idle})
+		env.advance(time.Second - time.Duration(env.clock().Nanosecond()) + 900*time.Millisecond) // 0.9 s past a whole second
+		env.user("alice")
+		v := env.visitor()
+		v.login("alice")
+		for i := range 15 { // three idle timeouts' worth
+			env.advance(c.every)
+			if p := v.get("/"); p.StatusCode != http.StatusOK {
+				t.Fatalf("idle %v: signed out after %v of activity every %v: %d", c.idle, time.Duration(i+1)*c.every, c.every, p.StatusCode)
+			}
+		}
+		env.advance(c.idle + time.Second)
+		if p := v.get("/"); p.StatusCode != http.StatusSeeOther {
+			t.Fatalf("idle %v: still signed in after %v without a request: %d", c.idle, c.idle+time.Second, p.StatusCode)
+		}
+	}
+}
+
 func TestLoginThrottleSharedByFormAndAPI(t *testing.T) {
 	t.Parallel()
 	env := newPageEnv(t)
@@ -357,5 +383,57 @@ func TestSignupPage(t *testing.T) {
 	p = cv.post("/signup", url.Values{"csrf_token": {cv.token("/login")}, "username": {"dave"}, "password": {"dave-password"}, "password_confirm": {"dave-password"}})
 	if p.StatusCode != http.StatusForbidden {
 		t.Errorf("closed sign-up post: %d", p.StatusCode)
+	}
+}
+
+// TestSignupFloodThrottledPerAddress: sign-ups are counted per client
+// address, add_user and the sign-up page together, taken names included:
+// past the rate, 429 with Retry-After and no account, whichever path is
+// used; another address still signs up.
+func TestSignupFloodThrottledPerAddress(t *testing.T) {
+	t.Parallel()
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	env := newPageEnv(t, pageEnvOptions{signupRate: 3, trustedProxies: []*net.IPNet{loopback}})
+	env.user("taken")
+	apiSignup := func(name, from string) page {
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/api/add_user",
+			strings.NewReader(`{"username": "`+name+`", "password": "password-`+name+`"}`))
+		req.Header.Set("X-Forwarded-For", from)
+		return env.visitor().do(req)
+	}
+	pageSignup := func(name, from string) page {
+		v := env.visitor()
+		return v.post("/signup", url.Values{"csrf_token": {v.token("/signup")}, "username": {name}, "password": {"password-" + name}, "password_confirm": {"password-" + name}},
+			"X-Forwarded-For", from)
+	}
+	if p := apiSignup("taken", "198.51.100.1"); p.StatusCode != http.StatusConflict {
+		t.Fatalf("a taken name: %d %s", p.StatusCode, p.Body)
+	}
+	if p := apiSignup("ann", "198.51.100.1"); p.StatusCode != http.StatusOK {
+		t.Fatalf("first sign-up: %d %s", p.StatusCode, p.Body)
+	}
+	if p := pageSignup("ben", "198.51.100.1"); p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-up page: %d", p.StatusCode)
+	}
+	secs := func(p page) int { n, _ := strconv.Atoi(p.Header.Get("Retry-After")); return n }
+	p := apiSignup("cid", "198.51.100.1")
+	if p.StatusCode != http.StatusTooManyRequests || !strings.Contains(p.Body, `"code":"rate_limited"`) || secs(p) < 1 || secs(p) > 20*60 {
+		t.Fatalf("fourth sign-up from one address: %d %q %s", p.StatusCode, p.Header.Get("Retry-After"), p.Body)
+	}
+	p = pageSignup("dee", "198.51.100.1")
+	if p.StatusCode != http.StatusTooManyRequests || secs(p) < 1 || !strings.Contains(text(p.Doc.Find(`[data-testid="form-error"]`)), "Too many sign-ups from your network") {
+		t.Fatalf("sign-up page past the rate: %d %q %q", p.StatusCode, p.Header.Get("Retry-After"), text(p.Doc.Find(`[data-testid="form-error"]`)))
+	}
+	var n int
+	openRaw(t, env.path).QueryRow(`SELECT count(*) FROM users WHERE username IN ('cid', 'dee')`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d refused sign-ups were stored", n)
+	}
+	if p := apiSignup("cid", "198.51.100.2"); p.StatusCode != http.StatusOK {
+		t.Fatalf("another address: %d %s", p.StatusCode, p.Body)
+	}
+	env.advance(time.Hour / 3)
+	if p := apiSignup("dee", "198.51.100.1"); p.StatusCode != http.StatusOK {
+		t.Fatalf("after a third of an hour: %d %s", p.StatusCode, p.Body)
 	}
 }

@@ -42,6 +42,8 @@ type pageEnvOptions struct {
 	signupClosed   bool
 	trustedProxies []*net.IPNet
 	inviteRate     int // db.Options.InviteRate; 0 keeps the default
+	signupRate     int // db.Options.SignupRate; 0 keeps the default
+	sessionIdle    time.Duration
 }
 
 // newPageEnv opens the database as `guildhall serve` does by default
@@ -59,6 +61,9 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 	if o.inviteRate != 0 {
 		dbOpts.InviteRate = o.inviteRate
 	}
+	if o.signupRate != 0 {
+		dbOpts.SignupRate = o.signupRate
+	}
 	store, path := openStore(t, dbOpts)
 	env.store, env.path = store, path
 	var err error
@@ -69,6 +74,7 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Sessions: store, SignupClosed: o.signupClosed,
 		SessionKeys: env.keys, SecureCookies: o.secureCookies, TrustedProxies: o.trustedProxies,
+		SessionIdleTimeout: o.sessionIdle,
 	})))
 	t.Cleanup(env.srv.Close)
 	return env

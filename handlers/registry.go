@@ -436,11 +436,11 @@ func (s *Server) registry() []*function {
 			Params: []param{
 				{Name: "username", Kind: kindString, Required: true, MinLength: guildhall.UsernameMinLen, MaxLength: guildhall.UsernameMaxLen, Pattern: "^[a-z0-9_.-]*[a-z0-9][a-z0-9_.-]*$",
 					Description: "1 to 32 characters from a-z, 0-9, '_', '.', '-', at least one letter or digit."},
-				{Name: "password", Kind: kindString, Required: true, MinLength: guildhall.PasswordMinLen, MaxLength: guildhall.PasswordMaxLen, Description: "8 to 256 characters."},
+				{Name: "password", Kind: kindString, Required: true, MinLength: guildhall.PasswordMinLen, MaxLength: guildhall.PasswordMaxLen, Description: "8 to 256 characters (at most 1,024 bytes)."},
 			},
-			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ECONFLICT},
+			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ECONFLICT, guildhall.ERATELIMITED},
 			answer: returns(func(c echo.Context, _ guildhall.Actor, a args) (userResult, error) {
-				u, err := svc.SignUp(c.Request().Context(), a.String("username"), a.String("password"))
+				u, err := svc.SignUp(c.Request().Context(), a.String("username"), a.String("password"), c.RealIP())
 				if err != nil {
 					return userResult{}, err
 				}
@@ -502,6 +502,7 @@ func (s *Server) registry() []*function {
 				{Name: "organization_name", Kind: kindString, Required: true, MinLength: 1, MaxLength: guildhall.OrganizationNameMaxLen, Description: "1 to 100 characters."},
 				{Name: "organization_description", Kind: kindString, Default: "", MaxLength: guildhall.OrganizationDescriptionMaxLen, Description: "Up to 2000 characters."},
 			},
+			Refusals: []string{guildhall.ERATELIMITED},
 			answer: returns(func(c echo.Context, actor guildhall.Actor, a args) (organizationResult, error) {
 				org, err := svc.CreateOrganization(c.Request().Context(), actor, a.String("organization_name"), a.String("organization_description"))
 				if err != nil {

@@ -24,16 +24,8 @@ import (
 // longer replace.
 func TestTemplateFailureIsALogged500(t *testing.T) {
 	t.Parallel()
-	opts := db.DefaultOptions()
-	opts.Argon2 = db.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-	store, err := db.Open(t.Context(), filepath.Join(t.TempDir(), "guildhall.db"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	var logs bytes.Buffer
-	s := New(store, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Sessions: store,
-		SessionKeys: [][]byte{bytes.Repeat([]byte("k"), SessionKeyMinBytes)}})
+	s := newServerWithPages(t, &logs)
 	failing := templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
 		io.WriteString(w, "<p>half a page")
 		return errors.New("the template broke")
@@ -60,4 +52,19 @@ func TestTemplateFailureIsALogged500(t *testing.T) {
 			t.Fatalf("GET: not the error page: %q %s", rec.Header().Get(echo.HeaderContentType), rec.Body)
 		}
 	}
+}
+
+// newServerWithPages is a Server with its pages, over a fresh database with
+// cheap password hashes, logging to logs.
+func newServerWithPages(t *testing.T, logs io.Writer) *Server {
+	t.Helper()
+	opts := db.DefaultOptions()
+	opts.Argon2 = db.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+	store, err := db.Open(t.Context(), filepath.Join(t.TempDir(), "guildhall.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return New(store, Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), Sessions: store,
+		SessionKeys: [][]byte{bytes.Repeat([]byte("k"), SessionKeyMinBytes)}})
 }

@@ -18,7 +18,7 @@ import (
 
 // Service is what the handlers need of the membership service (db.DB).
 type Service interface {
-	SignUp(ctx context.Context, username, password string) (guildhall.User, error)
+	SignUp(ctx context.Context, username, password, clientAddr string) (guildhall.User, error)
 	Authenticate(ctx context.Context, c guildhall.Credentials) (guildhall.Actor, error)
 	LoginMemberships(ctx context.Context, a guildhall.Actor) ([]guildhall.Membership, error)
 	CreateAPIKey(ctx context.Context, a guildhall.Actor, title string) (guildhall.APIKey, string, error)
@@ -109,21 +109,28 @@ func New(svc Service, cfg Config) *Server {
 	if cfg.Sessions != nil {
 		s.web = newWebPages(cfg)
 	}
-	e.Use(middleware.RequestID())
+	e.Use(withRequestID)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
 	e.Use(requestDeadline(RequestTimeout))
 	s.routes()
 	return s
 }
 
-// routes registers every route, in one place.
+// routes registers every route, in one place. Every page and read-only
+// endpoint that answers GET answers HEAD too (uptime monitors and link
+// checkers send it); render and the error handler send no body for it.
+// /api/<function> takes GET and POST only: its GET may change data, which
+// a HEAD must never do. Echo answers OPTIONS on every route with 204 and
+// an Allow header, and any other method with 405 and the same header, as
+// docs/API.md says.
 func (s *Server) routes() {
 	e := s.echo
+	readable := []string{http.MethodGet, http.MethodHead}
 	api := e.Group("/api")
-	api.Match([]string{http.MethodGet, http.MethodPost}, "/ping", s.handlePing)
-	api.Match([]string{http.MethodGet, http.MethodPost}, "/help", s.handleHelp)
-	api.Match([]string{http.MethodGet, http.MethodPost}, "/help/:function", s.handleHelp)
-	api.GET("/openapi.json", s.handleOpenAPI)
+	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/ping", s.handlePing)
+	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/help", s.handleHelp)
+	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/help/:function", s.handleHelp)
+	api.Match(readable, "/openapi.json", s.handleOpenAPI)
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/:function", s.handleAPI)
 
 	// Pages: session, security headers, CSRF on every post. The API above
@@ -131,24 +138,24 @@ func (s *Server) routes() {
 	if s.web == nil {
 		return // no session storage: the API alone
 	}
-	e.Match([]string{http.MethodGet, http.MethodHead}, "/static/:hash/*", s.handleStatic)
+	e.Match(readable, "/static/:hash/*", s.handleStatic)
 	anyone := []echo.MiddlewareFunc{pageHeaders, s.withSession, s.checkCSRF}
 	member := []echo.MiddlewareFunc{pageHeaders, s.withSession, s.requireSignIn, s.checkCSRF}
-	e.GET("/login", s.handleLoginPage, anyone...)
+	e.Match(readable, "/login", s.handleLoginPage, anyone...)
 	e.POST("/login", s.handleLogin, anyone...)
 	e.POST("/logout", s.handleLogout, anyone...)
-	e.GET("/signup", s.handleSignupPage, anyone...)
+	e.Match(readable, "/signup", s.handleSignupPage, anyone...)
 	e.POST("/signup", s.handleSignup, anyone...)
-	e.GET("/", s.handleDashboard, member...)
-	e.GET("/orgs/new", s.handleNewOrganizationPage, member...)
+	e.Match(readable, "/", s.handleDashboard, member...)
+	e.Match(readable, "/orgs/new", s.handleNewOrganizationPage, member...)
 	e.POST("/orgs", s.handleCreateOrganization, member...)
-	e.GET("/orgs/:id", s.handleOrganization, member...)
+	e.Match(readable, "/orgs/:id", s.handleOrganization, member...)
 	e.POST("/orgs/:id/invitations", s.handleInvite, member...)
 	e.POST("/orgs/:id/invitations/bulk", s.handleBulkInvite, member...)
 	e.POST("/orgs/:id/invitations/:username/revoke", s.handleRevoke, member...)
 	e.POST("/invitations/:id/accept", s.handleResolveInvitation(true), member...)
 	e.POST("/invitations/:id/decline", s.handleResolveInvitation(false), member...)
-	e.GET("/keys", s.handleKeys, member...)
+	e.Match(readable, "/keys", s.handleKeys, member...)
 	e.POST("/keys", s.handleCreateKey, member...)
 	e.POST("/keys/:id/delete", s.handleDeleteKey, member...)
 }

@@ -64,7 +64,7 @@ func (s *Server) requireSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		target := "/login"
-		if r := c.Request(); r.Method == http.MethodGet && r.URL.Path != "/" {
+		if r := c.Request(); (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path != "/" {
 			target += "?next=" + url.QueryEscape(r.URL.RequestURI())
 		}
 		if isHTMX(c) {
@@ -97,8 +97,12 @@ func (s *Server) startSession(c echo.Context, userID int64, welcome string) erro
 const flashErrorKey = "_flash_error"
 
 // takeFlashes removes the session's flash messages and returns them for
-// the page about to be shown.
+// the page about to be shown. A HEAD request shows no page, so it leaves
+// them for the next GET.
 func (s *Server) takeFlashes(c echo.Context, sess *sessions.Session) []views.Flash {
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
 	var out []views.Flash
 	taken := 0
 	for _, kind := range []struct {

@@ -1,7 +1,8 @@
 // Command guildhall runs the Guildhall organization-membership server.
 //
 //	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h] [--token-ttl 168h]
-//	                [--max-pending-invites 1000] [--invite-rate 600] [--group-commit=true]
+//	                [--max-pending-invites 1000] [--max-pending-invites-per-user 100] [--invite-rate 600]
+//	                [--org-rate 10] [--signup-rate 20] [--group-commit=true]
 //	guildhall user add NAME            (password read from stdin)
 package main
 
@@ -102,16 +103,36 @@ type serveConfig struct {
 	inviteTTL time.Duration
 	// tokenTTL is how long a sign-in token from login or add_user lasts.
 	tokenTTL time.Duration
-	// maxPendingInvites and inviteRate are the abuse limits; 0 turns one off.
-	maxPendingInvites int
-	inviteRate        int
-	groupCommit       bool
+	// The abuse limits; 0 turns one off.
+	maxPendingInvites        int
+	maxPendingInvitesPerUser int
+	inviteRate               int
+	orgRate                  int
+	signupRate               int
+	groupCommit              bool
 	// The pages' sessions (see sessions.go).
 	secureCookies  bool
 	sessionIdle    time.Duration
 	sessionMaxAge  time.Duration
 	trustedProxies cidrList
 }
+
+// serveLimits ends `guildhall serve -h`: the limits no flag changes, as
+// the README's limits section states them.
+var serveLimits = fmt.Sprintf(`
+Fixed limits:
+  request body %d MiB (a form %d KiB); headers %d KiB, read within %v; %v per request
+  passwords %d to %d characters (at most %d bytes); longer ones match nobody
+  organization names %d characters, descriptions %d, API key titles %d: counted in characters,
+    no control characters, direction overrides or invalid UTF-8
+  X-Request-Id from a client kept only if 1 to %d of [A-Za-z0-9._-]
+  failed logins are slowed, then locked out, per username and per address (see the README);
+    at most %d usernames and addresses are counted at once (about 15 MiB), none ever evicted:
+    when full, a login for one not counted gets 503 until failures 15 minutes old are forgotten
+`, handlers.MaxBodyBytes>>20, handlers.MaxFormBytes>>10, maxHeaderBytes>>10, readHeaderTimeout, handlers.RequestTimeout,
+	guildhall.PasswordMinLen, guildhall.PasswordMaxLen, guildhall.PasswordMaxBytes,
+	guildhall.OrganizationNameMaxLen, guildhall.OrganizationDescriptionMaxLen, guildhall.APIKeyTitleMaxLen,
+	handlers.RequestIDMaxLen, db.DefaultLoginThrottleMaxKeys)
 
 func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	var cfg serveConfig
@@ -123,11 +144,19 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
 	fs.DurationVar(&cfg.tokenTTL, "token-ttl", guildhall.DefaultTokenTTL, "how long a sign-in token from login or add_user stays valid")
 	fs.IntVar(&cfg.maxPendingInvites, "max-pending-invites", db.DefaultMaxPendingInvites, "most open invitations one organization may have (0: no cap)")
+	fs.IntVar(&cfg.maxPendingInvitesPerUser, "max-pending-invites-per-user", db.DefaultMaxPendingInvitesPerUser, "most open invitations one user may hold, from all organizations (0: no cap)")
 	fs.IntVar(&cfg.inviteRate, "invite-rate", db.DefaultInviteRate, "most invitations one user may send a minute (0: no limit)")
+	fs.IntVar(&cfg.orgRate, "org-rate", db.DefaultOrganizationRate, "most organizations one user may create an hour (0: no limit)")
+	fs.IntVar(&cfg.signupRate, "signup-rate", db.DefaultSignupRate, "most sign-ups from one client address (IPv6: one /64) an hour (0: no limit)")
 	fs.BoolVar(&cfg.groupCommit, "group-commit", true, "commit concurrent writes together, one savepoint each, answering after the shared durable commit; false commits each write alone (see docs/PERFORMANCE.md)")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", false, "mark cookies Secure: set this when browsers reach the server over HTTPS")
 	fs.DurationVar(&cfg.sessionIdle, "session-idle", handlers.DefaultSessionIdleTimeout, "sign a browser out after this long without a request")
 	fs.DurationVar(&cfg.sessionMaxAge, "session-max-age", handlers.DefaultSessionMaxAge, "sign a browser out this long after it signed in")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: guildhall serve [flags]\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), serveLimits)
+	}
 	fs.Var(&cfg.trustedProxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For gives the client address (repeatable; default: none, use the connection's address)")
 	if err := fs.Parse(argv); err != nil {
 		return cfg, err
@@ -141,8 +170,8 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	if cfg.inviteTTL <= 0 || cfg.tokenTTL <= 0 {
 		return cfg, errors.New("--invite-ttl and --token-ttl must be positive")
 	}
-	if cfg.maxPendingInvites < 0 || cfg.inviteRate < 0 {
-		return cfg, errors.New("--max-pending-invites and --invite-rate must not be negative (0 turns a limit off)")
+	if cfg.maxPendingInvites < 0 || cfg.maxPendingInvitesPerUser < 0 || cfg.inviteRate < 0 || cfg.orgRate < 0 || cfg.signupRate < 0 {
+		return cfg, errors.New("--max-pending-invites, --max-pending-invites-per-user, --invite-rate, --org-rate and --signup-rate must not be negative (0 turns a limit off)")
 	}
 	return cfg, nil
 }
@@ -156,12 +185,15 @@ var serveHandler = func(h http.Handler) http.Handler { return h }
 // requests finish (up to shutdownGrace) and closes the database.
 func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	cfg, err := parseServe(argv, stderr)
-	if err != nil {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the usage is the answer
+	} else if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, TokenTTL: cfg.tokenTTL, Logger: logger, SignupClosed: !cfg.signup,
-		MaxPendingInvites: cfg.maxPendingInvites, InviteRate: cfg.inviteRate, GroupCommit: cfg.groupCommit})
+		MaxPendingInvites: cfg.maxPendingInvites, MaxPendingInvitesPerUser: cfg.maxPendingInvitesPerUser,
+		InviteRate: cfg.inviteRate, OrganizationRate: cfg.orgRate, SignupRate: cfg.signupRate, GroupCommit: cfg.groupCommit})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +16,7 @@ import (
 
 	"guildhall/cmd/internal/fixture"
 	"guildhall/cmd/internal/serverproc"
+	"guildhall/db"
 )
 
 // asCommandEnv makes the test binary run as the guildhall command instead
@@ -103,6 +106,28 @@ func TestServeFlags(t *testing.T) {
 	for _, flag := range []string{"--invite-ttl", "--token-ttl"} {
 		if _, err := parseServe([]string{flag, "-1h"}, io.Discard); err == nil {
 			t.Fatalf("a negative %s was accepted", flag)
+		}
+	}
+	cfg, err = parseServe(nil, io.Discard)
+	if err != nil || cfg.maxPendingInvitesPerUser != db.DefaultMaxPendingInvitesPerUser || cfg.orgRate != db.DefaultOrganizationRate || cfg.signupRate != db.DefaultSignupRate {
+		t.Fatalf("abuse limits by default: %+v %v", cfg, err)
+	}
+	cfg, err = parseServe([]string{"--max-pending-invites-per-user", "5", "--org-rate", "0", "--signup-rate", "3"}, io.Discard)
+	if err != nil || cfg.maxPendingInvitesPerUser != 5 || cfg.orgRate != 0 || cfg.signupRate != 3 {
+		t.Fatalf("abuse limits from flags: %+v %v", cfg, err)
+	}
+	for _, name := range []string{"--max-pending-invites-per-user", "--org-rate", "--signup-rate"} {
+		if _, err := parseServe([]string{name, "-1"}, io.Discard); err == nil {
+			t.Errorf("a negative %s was accepted", name)
+		}
+	}
+	var usage strings.Builder
+	if _, err := parseServe([]string{"-h"}, &usage); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, want := range []string{"-signup-rate", "-org-rate", "-max-pending-invites-per-user", "256 characters (at most 1024 bytes)", "1 to 64 of [A-Za-z0-9._-]", "100000 usernames and addresses"} {
+		if !strings.Contains(usage.String(), want) {
+			t.Errorf("serve -h does not say %q", want)
 		}
 	}
 }

@@ -1,0 +1,84 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestStoredTextThroughPages: every form that stores text (organization
+// name and description, API key title) refuses invalid UTF-8, raw or
+// percent-encoded, and direction overrides, with a 400 that stores
+// nothing; limits count characters, so 34 CJK characters make a title.
+func TestStoredTextThroughPages(t *testing.T) {
+	t.Parallel()
+	env, v := aliceSignedIn(t)
+	tok := v.token("/keys")
+	rows := func() (orgs, keys int) {
+		sdb := openRaw(t, env.path)
+		sdb.QueryRow(`SELECT count(*) FROM organizations`).Scan(&orgs)
+		sdb.QueryRow(`SELECT count(*) FROM api_keys`).Scan(&keys)
+		return orgs, keys
+	}
+	post := func(path, rawBody string) page {
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+path, strings.NewReader("csrf_token="+url.QueryEscape(tok)+"&"+rawBody))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return v.do(req)
+	}
+	for _, c := range []struct{ name, path, body string }{
+		{"raw byte in a title", "/keys", "title=laptop\xff"},
+		{"percent-encoded byte in a title", "/keys", "title=laptop%FF"},
+		{"right-to-left override in a title", "/keys", "title=" + url.QueryEscape("invoice\u202efdp.exe")},
+		{"raw byte in a name", "/orgs", "organization_name=Ac\xc3me"},
+		{"isolate in a name", "/orgs", "organization_name=" + url.QueryEscape("Acme\u2067x")},
+		{"raw byte in a description", "/orgs", "organization_name=Acme&organization_description=We%20make\xfe"},
+		{"escape in a description", "/orgs", "organization_name=Acme&organization_description=" + url.QueryEscape("red\x1b[31m")},
+		{"raw byte in a field name", "/orgs", "organization_name=Acme&x\xff=1"},
+	} {
+		p := post(c.path, c.body)
+		if p.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", c.name, p.StatusCode)
+		}
+		if orgs, keys := rows(); orgs != 0 || keys != 0 {
+			t.Fatalf("%s: stored %d organizations and %d keys", c.name, orgs, keys)
+		}
+	}
+	cjk := strings.Repeat("鍵", 34)
+	p := post("/keys", "title="+url.QueryEscape(cjk))
+	if p.StatusCode != http.StatusOK || text(p.Doc.Find(`[data-testid="new-key-title"]`)) != cjk && !strings.Contains(p.Body, cjk) {
+		t.Fatalf("a title of 34 CJK characters: %d %q", p.StatusCode, text(p.Doc.Find(`[data-testid="form-error"]`)))
+	}
+}
+
+// TestStoredTextThroughAPI: the same through the API, where JSON with bad
+// bytes is refused before encoding/json could turn them into U+FFFD.
+func TestStoredTextThroughAPI(t *testing.T) {
+	t.Parallel()
+	env := newWorld(t).env
+	password := map[string]string{"username": "alice", "password": "password-alice"}
+	before := env.snapshot()
+	for _, c := range []struct{ name, function, body string }{
+		{"raw byte in a title", "create_api_key", `{"auth": {"username": "alice", "password": "password-alice"}, "title": "laptop` + "\xff" + `"}`},
+		{"override in a title", "create_api_key", `{"auth": {"username": "alice", "password": "password-alice"}, "title": "invoice\u202efdp.exe"}`},
+		{"bell in a name", "create_organization", `{"auth": {"username": "alice", "password": "password-alice"}, "organization_name": "Acme\u0007"}`},
+		{"NUL in a description", "create_organization", `{"auth": {"username": "alice", "password": "password-alice"}, "organization_name": "Acme", "organization_description": "a\u0000b"}`},
+	} {
+		r := env.do(httptest.NewRequest(http.MethodPost, "/api/"+c.function, strings.NewReader(c.body)))
+		if r.Status != http.StatusBadRequest || r.Code != "invalid_request" {
+			t.Errorf("%s: %d %s", c.name, r.Status, r.Raw)
+		}
+	}
+	r := env.do(httptest.NewRequest(http.MethodGet, "/api/create_organization?parameters="+url.QueryEscape(`{"organization_name": "Ac`)+"%FF"+url.QueryEscape(`me"}`), nil))
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("a bad byte in ?parameters=: %d %s", r.Status, r.Raw)
+	}
+	if after := env.snapshot(); after != before {
+		t.Fatalf("a refused request changed the database:\n%s\nthen\n%s", before, after)
+	}
+	cjk := strings.Repeat("鍵", 34)
+	if res := env.ok("create_api_key", map[string]any{"auth": password, "title": cjk}); !strings.Contains(string(res), cjk) {
+		t.Fatalf("a title of 34 CJK characters: %s", res)
+	}
+}
