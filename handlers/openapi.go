@@ -37,25 +37,35 @@ func (s *Server) openAPIDocument() object {
 			"get":  fn.operation(fn.Name+"_get", "GET"),
 		}
 	}
-	helpEntrySchema := schemaOf(reflect.TypeFor[helpEntry]())
-	serviceGet := func(id, summary string, result object, extra ...int) object {
-		responses := object{"200": object{"description": "OK", "headers": requestIDHeader(), "content": jsonContent(result)}}
-		for _, status := range extra {
-			responses[fmt.Sprint(status)] = failureResponse(status, []string{codeOf(status)}, false)
+	// The API's own pages answer GET, POST and HEAD (the head without a body).
+	service := func(id, summary string, result object, pathParams []object, refusals ...int) object {
+		item := object{}
+		for _, method := range []string{"get", "post", "head"} {
+			responses := object{"200": object{"description": "OK", "headers": requestIDHeader(), "content": jsonContent(result)}}
+			for _, status := range refusals {
+				responses[fmt.Sprint(status)] = failureResponse(status, []string{codeOf(status)}, false)
+			}
+			if method == "head" {
+				for _, r := range responses {
+					delete(r.(object), "content")
+				}
+			}
+			op := object{"operationId": id + map[string]string{"get": "", "post": "_post", "head": "_head"}[method],
+				"summary": summary, "tags": []string{"service"}, "responses": responses}
+			if pathParams != nil {
+				op["parameters"] = pathParams
+			}
+			item[method] = op
 		}
-		return object{"operationId": id, "summary": summary, "tags": []string{"service"}, "responses": responses}
+		return item
 	}
-	ping := successSchema(nil, object{"note": object{"const": "Pong"}})
-	help := successSchema(object{"type": "object", "additionalProperties": false, "required": []string{"functions"},
-		"properties": object{"functions": object{"type": "array", "items": helpEntrySchema}}}, nil)
-	helpOne := serviceGet("help_function", "Describe one function.", successSchema(helpEntrySchema, nil), http.StatusNotFound)
-	helpOne["parameters"] = []object{{"name": "function", "in": "path", "required": true, "schema": object{"type": "string"}}}
-	helpOnePost := serviceGet("help_function_post", "Describe one function.", successSchema(helpEntrySchema, nil), http.StatusNotFound)
-	helpOnePost["parameters"] = helpOne["parameters"]
-	paths["/api/ping"] = object{"get": serviceGet("ping_get", "QueryLake's liveness check.", ping), "post": serviceGet("ping", "QueryLake's liveness check.", ping)}
-	paths["/api/help"] = object{"get": serviceGet("help_get", "List the functions.", help), "post": serviceGet("help", "List the functions.", help)}
-	paths["/api/help/{function}"] = object{"get": helpOne, "post": helpOnePost}
-	paths["/api/openapi.json"] = object{"get": serviceGet("openapi", "This document.", object{"type": "object", "required": []string{"openapi", "paths"}})}
+	helpEntrySchema := schemaOf(reflect.TypeFor[helpEntry]())
+	functionParam := []object{{"name": "function", "in": "path", "required": true, "schema": object{"type": "string"}}}
+	paths["/api/ping"] = service("ping", "QueryLake's liveness check.", successSchema(nil, object{"note": object{"const": "Pong"}}), nil)
+	paths["/api/help"] = service("help", "List the functions.", successSchema(object{"type": "object", "additionalProperties": false, "required": []string{"functions"},
+		"properties": object{"functions": object{"type": "array", "items": helpEntrySchema}}}, nil), nil)
+	paths["/api/help/{function}"] = service("help_function", "Describe one function.", successSchema(helpEntrySchema, nil), functionParam, http.StatusNotFound)
+	paths["/api/openapi.json"] = service("openapi", "This document.", object{"type": "object", "required": []string{"openapi", "paths"}}, nil)
 
 	return object{
 		"openapi": openAPIVersion,
@@ -182,13 +192,14 @@ func (p param) schema() object {
 		}
 	case kindInt:
 		// QueryLake's ids are strings: the decimal digits are accepted too.
-		s = object{"type": []string{"integer", "string"}, "pattern": decimalInt.String()}
+		n := object{"type": "integer"}
 		if p.Min != nil {
-			s["minimum"] = *p.Min
+			n["minimum"] = *p.Min
 		}
 		if p.Max != nil {
-			s["maximum"] = *p.Max
+			n["maximum"] = *p.Max
 		}
+		s = object{"anyOf": []object{n, {"type": "string", "pattern": decimalInt.String(), "description": "The integer's decimal digits."}}}
 	case kindBool:
 		s = object{"type": "boolean"}
 	case kindList:

@@ -130,7 +130,7 @@ func (s *Server) routes() {
 	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/ping", s.handlePing)
 	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/help", s.handleHelp)
 	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/help/:function", s.handleHelp)
-	api.Match(readable, "/openapi.json", s.handleOpenAPI)
+	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/openapi.json", s.handleOpenAPI)
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/:function", s.handleAPI)
 
 	// Pages: session, security headers, CSRF on every post. The API above
