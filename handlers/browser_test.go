@@ -174,6 +174,7 @@ func TestBrowserInviteAndAccept(t *testing.T) {
 	env := newPageEnv(t)
 	owner := env.user("alice")
 	env.user("bob")
+	env.user("cora")
 	orgID := env.org(owner, "Acme Guild")
 	b := newBrowserSession(t, env.srv.URL)
 
@@ -240,6 +241,22 @@ func TestBrowserInviteAndAccept(t *testing.T) {
 		t.Errorf("the status area still says %q beside the error", got)
 	}
 	b.shot(alice, "05-invite-error")
+
+	// Many at once: each row's outcome appears in place, still no page load.
+	b.do(alice, "invite many",
+		chromedp.Click(chromedp.CSS(`#bulk-invite summary`)),
+		chromedp.SendKeys(chromedp.CSS("#bulk-usernames"), "cora\nnobody"),
+		chromedp.Click(chromedp.CSS(`[data-testid="bulk-invite-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="bulk-invite-row"][data-username="nobody"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#members tr[data-username="cora"]`)),
+	)
+	if got := strings.Join(strings.Fields(b.text(alice, `[data-testid="bulk-invite-results"]`)), " "); got != `cora invited nobody: There is no user named "nobody".` {
+		t.Errorf("bulk rows %q", got)
+	}
+	if m := evalIn[int](b, alice, `window.__marker`); m != 42 {
+		t.Fatal("the page was loaded again after the bulk invite")
+	}
+	b.shot(alice, "05b-bulk-invite")
 
 	// The invitee signs in in another browser and accepts from the dashboard.
 	bob := b.tab()
