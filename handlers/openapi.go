@@ -111,7 +111,7 @@ func (fn *function) operation(id, method string) object {
 		"tags":        []string{"functions"},
 		"requestBody": object{
 			"required":    false,
-			"description": "The arguments. " + map[string]string{"GET": "A GET may carry them too, as QueryLake's clients send them.", "POST": ""}[method],
+			"description": map[string]string{"GET": "The arguments: a GET carries them in its body too, as QueryLake's clients send them.", "POST": "The arguments."}[method],
 			"content":     jsonContent(args),
 		},
 	}
