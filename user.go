@@ -89,10 +89,13 @@ const (
 // TokenMay reports whether a sign-in token may perform op. A token has a
 // password login's powers except those that need the password itself:
 // logging in (a token minting tokens would never expire), creating API keys
-// (a key outlives the token that made it) and changing the password. Any
-// operation not named here needs the password itself.
+// (a key outlives the token that made it) and changing the password.
 func TokenMay(op PasswordOperation) bool {
-	return op == OpListAPIKeys || op == OpDeleteAPIKey
+	switch op {
+	case OpLogIn, OpCreateAPIKey, OpChangePassword:
+		return false
+	}
+	return true
 }
 
 // RequirePassword refuses op to an actor who authenticated with an API
