@@ -712,7 +712,11 @@ func (p param) helpField() helpField {
 func (fn *function) help() helpEntry {
 	e := helpEntry{Name: fn.Name, Description: fn.Description, Auth: fn.auth().String(), Parameters: []helpParam{}}
 	if fn.auth() != authNone {
-		e.Parameters = append(e.Parameters, helpParam{helpField: helpField{Name: "auth", Type: "object", Required: fn.auth() == authPassword, Description: authDescription(fn.auth())}})
+		typ := "object or string" // a sign-in token may come bare
+		if fn.auth() == authPassword {
+			typ = "object"
+		}
+		e.Parameters = append(e.Parameters, helpParam{helpField: helpField{Name: "auth", Type: typ, Required: fn.auth() == authPassword, Description: authDescription(fn.auth())}})
 	}
 	e.Parameters = append(e.Parameters, helpParams(fn.Params)...)
 	return e
