@@ -280,7 +280,7 @@ func TestLockoutSurvivesThrottleFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, proxy, _ := net.ParseCIDR("192.0.2.1/32") // httptest requests come from 192.0.2.1
-	h := handlers.New(svc, handlers.Config{TrustedProxies: []*net.IPNet{proxy}})
+	h := checked(t, handlers.New(svc, handlers.Config{TrustedProxies: []*net.IPNet{proxy}}))
 	login := func(ctx context.Context, user, password, from string) *httptest.ResponseRecorder {
 		body := `{"auth": {"username": "` + user + `", "password": "` + password + `"}}`
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/api/login", strings.NewReader(body))
@@ -345,7 +345,7 @@ func TestInvitationFloodThroughAPI(t *testing.T) {
 	opts := db.DefaultOptions()
 	opts.MaxPendingInvitesPerUser = 3
 	svc := newWatchedService(t, opts)
-	h := handlers.New(svc, handlers.Config{})
+	h := checked(t, handlers.New(svc, handlers.Config{}))
 	ctx := context.Background()
 	for _, name := range []string{"mallory", "vic"} {
 		if _, err := svc.CreateUser(ctx, name, "password-"+name, false); err != nil {
