@@ -30,8 +30,14 @@ func (s *Server) handleOpenAPI(c echo.Context) error {
 
 // openAPIDocument builds the document from the registry.
 func (s *Server) openAPIDocument() object {
-	paths := object{}
+	paths, schemas := object{}, object{}
 	for _, fn := range s.functionOrder {
+		// Each function's arguments and result are named schemas, which
+		// both its operations refer to (and client generators name types by).
+		schemas[fn.schemaName("Arguments")] = fn.argumentsSchema()
+		if fn.result != nil {
+			schemas[fn.schemaName("Result")] = schemaOf(fn.result)
+		}
 		paths["/api/"+fn.Name] = object{
 			"post": fn.operation(fn.Name, "POST"),
 			"get":  fn.operation(fn.Name+"_get", "GET"),
@@ -67,6 +73,14 @@ func (s *Server) openAPIDocument() object {
 	paths["/api/help/{function}"] = service("help_function", "Describe one function.", successSchema(helpEntrySchema, nil), functionParam, http.StatusNotFound)
 	paths["/api/openapi.json"] = service("openapi", "This document.", object{"type": "object", "required": []string{"openapi", "paths"}}, nil)
 
+	schemas["Failure"] = object{
+		"type": "object", "additionalProperties": false, "required": []string{"success", "error", "code"},
+		"properties": object{
+			"success": object{"const": false},
+			"error":   object{"type": "string", "description": "What went wrong, in words for people."},
+			"code":    object{"type": "string", "enum": allCodes()},
+		},
+	}
 	return object{
 		"openapi": openAPIVersion,
 		"info": object{
@@ -84,14 +98,8 @@ func (s *Server) openAPIDocument() object {
 		},
 		"paths": paths,
 		"components": object{
-			"schemas": object{"Failure": object{
-				"type": "object", "additionalProperties": false, "required": []string{"success", "error", "code"},
-				"properties": object{
-					"success": object{"const": false},
-					"error":   object{"type": "string", "description": "What went wrong, in words for people."},
-					"code":    object{"type": "string", "enum": allCodes()},
-				},
-			}},
+			"schemas":   schemas,
+			"responses": failureResponses(),
 			"securitySchemes": object{"bearer": object{
 				"type": "http", "scheme": "bearer",
 				"description": "An API key (sk-...) or a sign-in token from login (tk-...), told apart by shape. Used when the arguments carry no auth.",
@@ -103,7 +111,7 @@ func (s *Server) openAPIDocument() object {
 // operation describes calling fn with method: its arguments, its result
 // and every failure it can meet.
 func (fn *function) operation(id, method string) object {
-	args := fn.argumentsSchema()
+	args := schemaRef(fn.schemaName("Arguments"))
 	op := object{
 		"operationId": id,
 		"summary":     fn.Description,
@@ -135,23 +143,31 @@ func (fn *function) operation(id, method string) object {
 	}
 	var result object
 	if fn.result != nil {
-		result = schemaOf(fn.result)
+		result = schemaRef(fn.schemaName("Result"))
 	}
 	ok := object{"description": "OK", "headers": fn.responseHeaders(), "content": jsonContent(successSchema(result, nil))}
 	responses := object{"200": ok}
-	codes := fn.errorCodes()
-	for _, status := range statusesOf(codes) {
-		var here []string
-		for _, code := range codes {
-			if errorClasses[code].status == status {
-				here = append(here, code)
-			}
-		}
-		responses[fmt.Sprint(status)] = failureResponse(status, here, fn.effect == writes)
+	for _, code := range fn.errorCodes() {
+		responses[fmt.Sprint(errorClasses[code].status)] = object{"$ref": "#/components/responses/" + failureName(code, fn.effect == writes)}
 	}
 	op["responses"] = responses
 	return op
 }
+
+// schemaName names one of fn's schemas in the document's components:
+// InviteUserToOrganizationArguments, LoginResult.
+func (fn *function) schemaName(suffix string) string {
+	var b strings.Builder
+	for word := range strings.SplitSeq(fn.Name, "_") {
+		if word != "" {
+			b.WriteString(strings.ToUpper(word[:1]) + word[1:])
+		}
+	}
+	return b.String() + suffix
+}
+
+// schemaRef refers to a schema of the document's components.
+func schemaRef(name string) object { return object{"$ref": "#/components/schemas/" + name} }
 
 // argumentsSchema is the JSON Schema of fn's arguments object.
 func (fn *function) argumentsSchema() object {
@@ -286,6 +302,28 @@ func failureResponse(status int, codes []string, replayable bool) object {
 	}
 }
 
+// failureName names the document's response for a refusal with code, of a
+// write (whose refusals may be replayed) or not: Conflict, ConflictOfWrite.
+func failureName(code string, write bool) string {
+	name := (&function{Name: code}).schemaName("")
+	if write {
+		name += "OfWrite"
+	}
+	return name
+}
+
+// failureResponses are the document's responses for every error code,
+// each with its status and code, which the operations refer to.
+func failureResponses() object {
+	out := object{}
+	for code, class := range errorClasses {
+		for _, write := range []bool{false, true} {
+			out[failureName(code, write)] = failureResponse(class.status, []string{code}, write)
+		}
+	}
+	return out
+}
+
 // responseHeaders are the headers of fn's successful answers.
 func (fn *function) responseHeaders() object {
 	h := requestIDHeader()
@@ -305,16 +343,6 @@ func requestIDHeader() object {
 
 func jsonContent(schema object) object {
 	return object{"application/json": object{"schema": schema}}
-}
-
-// statusesOf lists the statuses codes answer with, in order, once each.
-func statusesOf(codes []string) []int {
-	var out []int
-	for _, code := range codes {
-		out = append(out, errorClasses[code].status)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // codeOf is the one code answered with status.
