@@ -16,8 +16,8 @@ import (
 var ErrBackupExists = errors.New("the backup file already exists")
 
 // Backup writes a consistent copy of the SQLite database at path to dest,
-// while servers keep using it: VACUUM INTO, run on a read-only connection,
-// copies one snapshot (WAL lets writers go on meanwhile) into a compact
+// while servers keep using it: VACUUM INTO, on a connection that only
+// reads, copies one snapshot (WAL lets writers go on meanwhile) into a compact
 // new file. The copy is written beside dest under a temporary name,
 // checked (PRAGMA quick_check), synced, and only then given dest's name,
 // so dest is never a half-written file. An existing dest is
@@ -49,14 +49,19 @@ func Backup(ctx context.Context, path, dest string, replace bool) (err error) {
 		}
 	}()
 
-	src, err := sql.Open("sqlite", DSN(path, "mode=ro"))
+	// A connection that only reads, in whatever journal mode the file is
+	// (a backup of a backup is in rollback mode), waiting out a lock as
+	// the server does. Not mode=ro, nor query_only (which refuses VACUUM
+	// INTO): a read-only connection to a WAL database no server has open
+	// creates -wal and -shm files it cannot remove, owned by whoever ran
+	// the backup, which a server running as another user then cannot open.
+	// Writable, the last connection to close removes them.
+	busy := pragmas[0] // busy_timeout
+	src, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=rw&_pragma="+url.QueryEscape(busy.name+"("+busy.value+")"))
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	if err := checkPragmas(ctx, src); err != nil {
-		return err
-	}
 	if _, err := src.ExecContext(ctx, `VACUUM INTO ?`, tmpPath); err != nil {
 		return fmt.Errorf("copy %s: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"guildhall/db"
@@ -47,6 +48,11 @@ func TestBackup(t *testing.T) {
 		t.Fatalf("the replaced copy holds %d organizations (%v), want 2", orgs, err)
 	}
 
+	// A copy (in rollback-journal mode, not WAL) copies in turn.
+	if err := db.Backup(ctx, dest, filepath.Join(t.TempDir(), "copy-of-copy.db"), false); err != nil {
+		t.Fatalf("copying the copy: %v", err)
+	}
+
 	// A database no server has open (its -wal and -shm files gone) copies too.
 	d.Close()
 	if m, _ := filepath.Glob(path + "-*"); len(m) > 0 {
@@ -54,6 +60,9 @@ func TestBackup(t *testing.T) {
 	}
 	if err := db.Backup(ctx, path, dest, true); err != nil {
 		t.Fatalf("copying a closed database: %v", err)
+	}
+	if m, _ := filepath.Glob(path + "-*"); len(m) > 0 {
+		t.Fatalf("the backup of a closed database left %v beside it", m)
 	}
 
 	missing := filepath.Join(dir, "missing.db")
@@ -63,15 +72,20 @@ func TestBackup(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "nothing-here.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("the backup created the database it was to copy")
 	}
+	notDB := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notDB, []byte("not a database, but long enough to have a header of sorts: "+strings.Repeat("x", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Backup(ctx, notDB, missing, false); err == nil {
+		t.Fatal("a backup of a text file succeeded")
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 || entries[0].Name() != "copy.db" {
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".partial") || strings.HasPrefix(e.Name(), "missing.db") {
+			t.Errorf("the backups left %s behind", e.Name())
 		}
-		t.Fatalf("the backup directory holds %v, want only copy.db", names)
 	}
 }
