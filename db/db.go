@@ -77,6 +77,9 @@ type Options struct {
 	// GroupCommit commits concurrent write operations together, one
 	// savepoint each (see groupcommit.go).
 	GroupCommit bool
+	// Observer, if set, is told of group commits and of every refusal by
+	// a limit, for the metrics (see observe.go).
+	Observer Observer
 }
 
 // DefaultOptions returns the options production runs with: invitations
@@ -164,6 +167,7 @@ type DB struct {
 
 	writeStmts, readStmts *stmtCache      // prepared statements of each pool
 	committer             *groupCommitter // nil unless Options.GroupCommit
+	observer              Observer        // never nil: noObserver without Options.Observer
 }
 
 // Open opens (creating if needed) the SQLite database at path, checks its
@@ -179,6 +183,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.inviteRatePerMinute, db.inviteRate = opts.InviteRate, newRateLimiter(opts.InviteRate, time.Minute)
 	db.orgRatePerHour, db.orgRate = opts.OrganizationRate, newRateLimiter(opts.OrganizationRate, time.Hour)
 	db.signupRatePerHour, db.signupRate = opts.SignupRate, newRateLimiter(opts.SignupRate, time.Hour)
+	db.observer = noObserver{}
+	if opts.Observer != nil {
+		db.observer = opts.Observer
+		db.observeLimits(opts.Observer)
+	}
 
 	if db.write, err = sql.Open("sqlite", DSN(path, "_txlock=immediate")); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
@@ -280,6 +289,9 @@ type Tx struct {
 	now    time.Time
 	stmts  *stmtCache // the pool's prepared statements (statements.go)
 	shared bool       // one of several operations in a group commit
+	// observer is told of refusals by the limits checked inside a
+	// transaction (limits.go).
+	observer Observer
 }
 
 // update runs fn in a write transaction (BEGIN IMMEDIATE on the single
@@ -305,7 +317,7 @@ func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.storageError(ctx, "begin", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.writeStmts}); err != nil {
+	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.writeStmts, observer: db.observer}); err != nil {
 		return db.storageError(ctx, "update", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -323,7 +335,7 @@ func (db *DB) view(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.storageError(ctx, "begin read", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.readStmts}); err != nil {
+	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.readStmts, observer: db.observer}); err != nil {
 		return db.storageError(ctx, "view", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -163,12 +163,14 @@ func (c *groupCommitter) commit(batch []*writeOp) {
 		return
 	}
 	defer tx.Rollback()
-	shared := &Tx{Tx: tx, stmts: db.writeStmts, shared: true}
+	shared := &Tx{Tx: tx, stmts: db.writeStmts, shared: true, observer: db.observer}
+	ran := 0
 	for i, op := range batch {
 		if !op.start() {
 			results[i] = db.storageError(op.ctx, "update", op.ctx.Err())
 			continue
 		}
+		ran++
 		if _, err := shared.ExecContext(ctx, "SAVEPOINT operation"); err != nil {
 			fail(i, db.storageError(ctx, "savepoint", err))
 			return
@@ -192,6 +194,7 @@ func (c *groupCommitter) commit(batch []*writeOp) {
 		fail(0, db.storageError(ctx, "commit", err))
 		return
 	}
+	db.observer.GroupCommitted(ran)
 	db.writeStmts.prepareMissed(ctx)
 }
 

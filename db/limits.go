@@ -180,6 +180,7 @@ func (tx *Tx) checkPendingCap(ctx context.Context, org guildhall.Organization, l
 		org.ID, unix(tx.now)).Scan(&earliest); err != nil {
 		return err
 	}
+	tx.observer.LimitRefused(LimitPendingInvites)
 	e := guildhall.Errorf(guildhall.ERATELIMITED, "%s already has %d open invitations, the most it may have; "+
 		"invite more once some are accepted, declined, revoked or expired.", org.Name, limit)
 	e.RetryAfter = max(time.Second, time.Unix(earliest, 0).Sub(tx.now))
@@ -207,5 +208,6 @@ func (tx *Tx) checkInviteeCap(ctx context.Context, inviteeID int64, username str
 	if open <= limit {
 		return nil
 	}
+	tx.observer.LimitRefused(LimitPendingInvitesPerUser)
 	return guildhall.Errorf(guildhall.ECONFLICT, "%s cannot take more invitations until they answer some of those they have; try again later.", username)
 }

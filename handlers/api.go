@@ -66,6 +66,7 @@ func (s *Server) handleAPI(c echo.Context) error {
 		if actor, err = s.svc.Authenticate(ctx, *args.auth); err != nil {
 			return err
 		}
+		setActor(c, actor)
 		if fn.password != "" {
 			if err := guildhall.RequirePassword(actor, fn.password); err != nil {
 				return err

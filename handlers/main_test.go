@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,6 +20,9 @@ import (
 var migratedDB string
 
 func TestMain(m *testing.M) {
+	// Servers built without a Logger log every request to slog's default;
+	// the tests that read a log give their own.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	dir, err := os.MkdirTemp("", "guildhall-handlers-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -44,6 +44,8 @@ type pageEnvOptions struct {
 	inviteRate     int // db.Options.InviteRate; 0 keeps the default
 	signupRate     int // db.Options.SignupRate; 0 keeps the default
 	sessionIdle    time.Duration
+	logs           io.Writer         // the server's log; nil discards it
+	metrics        *handlers.Metrics // the service's Observer and the server's Metrics
 }
 
 // newPageEnv opens the database as `guildhall serve` does by default
@@ -64,6 +66,14 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 	if o.signupRate != 0 {
 		dbOpts.SignupRate = o.signupRate
 	}
+	if o.logs == nil {
+		o.logs = io.Discard
+	}
+	logger := slog.New(slog.NewJSONHandler(o.logs, nil))
+	dbOpts.Logger = logger // one log, as guildhall serve has
+	if o.metrics != nil {
+		dbOpts.Observer = o.metrics
+	}
 	store, path := openStore(t, dbOpts)
 	env.store, env.path = store, path
 	var err error
@@ -71,10 +81,10 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 		t.Fatal(err)
 	}
 	env.srv = httptest.NewServer(checked(t, handlers.New(store, handlers.Config{
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   logger,
 		Sessions: store, SignupClosed: o.signupClosed,
 		SessionKeys: env.keys, SecureCookies: o.secureCookies, TrustedProxies: o.trustedProxies,
-		SessionIdleTimeout: o.sessionIdle,
+		SessionIdleTimeout: o.sessionIdle, Metrics: o.metrics,
 	})))
 	t.Cleanup(env.srv.Close)
 	return env

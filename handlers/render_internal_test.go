@@ -54,8 +54,8 @@ func TestTemplateFailureIsALogged500(t *testing.T) {
 	}
 }
 
-// newServerWithPages is a Server with its pages, over a fresh database with
-// cheap password hashes, logging to logs.
+// newServerWithPages is a Server with its pages and /metrics, over a fresh
+// database with cheap password hashes, logging to logs.
 func newServerWithPages(t *testing.T, logs io.Writer) *Server {
 	t.Helper()
 	opts := db.DefaultOptions()
@@ -66,5 +66,5 @@ func newServerWithPages(t *testing.T, logs io.Writer) *Server {
 	}
 	t.Cleanup(func() { store.Close() })
 	return New(store, Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), Sessions: store,
-		SessionKeys: [][]byte{bytes.Repeat([]byte("k"), SessionKeyMinBytes)}})
+		SessionKeys: [][]byte{bytes.Repeat([]byte("k"), SessionKeyMinBytes)}, Metrics: NewMetrics()})
 }

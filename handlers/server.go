@@ -18,6 +18,7 @@ import (
 
 // Service is what the handlers need of the membership service (db.DB).
 type Service interface {
+	Observable // for /readyz and the metrics (health.go)
 	SignUp(ctx context.Context, username, password, clientAddr string) (guildhall.User, error)
 	Authenticate(ctx context.Context, c guildhall.Credentials) (guildhall.Actor, error)
 	LoginMemberships(ctx context.Context, a guildhall.Actor) ([]guildhall.Membership, error)
@@ -66,6 +67,12 @@ type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
 	// for the client address; empty means the connection's address.
 	TrustedProxies []*net.IPNet
+
+	// Metrics, if set, counts every request (metrics.go) and is served at
+	// /metrics, unless MetricsServedElsewhere: `guildhall serve
+	// --metrics-addr` serves it on a listener of its own.
+	Metrics                *Metrics
+	MetricsServedElsewhere bool
 }
 
 // Server is Guildhall's HTTP front: an Echo router with every route.
@@ -77,6 +84,7 @@ type Server struct {
 	functionOrder []*function
 	openAPI       map[string]any // the OpenAPI document, from the registry
 	web           *webPages
+	metrics       *Metrics // nil: no metrics
 }
 
 // New builds the server and registers every route.
@@ -84,7 +92,7 @@ func New(svc Service, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{echo: echo.New(), svc: svc, log: cfg.Logger, functions: map[string]*function{}}
+	s := &Server{echo: echo.New(), svc: svc, log: cfg.Logger, functions: map[string]*function{}, metrics: cfg.Metrics}
 	s.functionOrder = s.registry()
 	for _, fn := range s.functionOrder {
 		if fn.effect == effectUnset {
@@ -109,10 +117,15 @@ func New(svc Service, cfg Config) *Server {
 	if cfg.Sessions != nil {
 		s.web = newWebPages(cfg)
 	}
+	if cfg.Metrics != nil {
+		cfg.Metrics.watch(svc, s.web, cfg.Logger)
+	}
 	e.Use(withRequestID)
+	e.Use(s.observeRequests)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
 	e.Use(requestDeadline(RequestTimeout))
 	s.routes()
+	s.operationRoutes(cfg)
 	return s
 }
 

@@ -39,6 +39,8 @@ type SessionStorage interface {
 	Session(ctx context.Context, id string, idle time.Duration) (guildhall.Session, error)
 	UpdateSessionData(ctx context.Context, id string, data []byte) error
 	DeleteSession(ctx context.Context, id string) error
+	// CountOpenSessions counts the sessions in force under idle, for the metrics.
+	CountOpenSessions(ctx context.Context, idle time.Duration) (int, error)
 }
 
 // sessionUserKey holds the signed-in user's id among a session's values.

@@ -3,7 +3,9 @@
 //	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h] [--token-ttl 168h]
 //	                [--max-pending-invites 1000] [--max-pending-invites-per-user 100] [--invite-rate 600]
 //	                [--org-rate 10] [--signup-rate 20] [--group-commit=true]
+//	                [--log-format text|json] [--metrics-addr HOST:PORT]
 //	guildhall user add NAME            (password read from stdin)
+//	guildhall backup FILE [--db ./guildhall.db] [--force]
 package main
 
 import (
@@ -61,6 +63,7 @@ const usage = `Guildhall: an organization-membership server.
 Usage:
   guildhall serve [flags]      run the HTTP server (see guildhall serve -h)
   guildhall user add NAME      create a user; the password is read from stdin
+  guildhall backup FILE        copy the SQLite database to FILE while it is in use (see guildhall backup -h)
 `
 
 // run dispatches a subcommand; it returns when the command is done or ctx
@@ -79,6 +82,8 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 			return errors.New("usage: guildhall user add NAME")
 		}
 		return userAdd(ctx, argv[2:], stdin, stdout, stderr)
+	case "backup":
+		return backup(ctx, argv[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -115,6 +120,9 @@ type serveConfig struct {
 	sessionIdle    time.Duration
 	sessionMaxAge  time.Duration
 	trustedProxies cidrList
+	// Operating it (see operate.go).
+	logFormat   string // "text" or "json"
+	metricsAddr string // "": /metrics on addr
 }
 
 // serveLimits ends `guildhall serve -h`: the limits no flag changes, as
@@ -152,6 +160,8 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", false, "mark cookies Secure: set this when browsers reach the server over HTTPS")
 	fs.DurationVar(&cfg.sessionIdle, "session-idle", handlers.DefaultSessionIdleTimeout, "sign a browser out after this long without a request")
 	fs.DurationVar(&cfg.sessionMaxAge, "session-max-age", handlers.DefaultSessionMaxAge, "sign a browser out this long after it signed in")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log lines as `text` (key=value) or json")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve /metrics on this `host:port` of its own instead of on --addr (default: on --addr)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: guildhall serve [flags]\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -173,6 +183,9 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	if cfg.maxPendingInvites < 0 || cfg.maxPendingInvitesPerUser < 0 || cfg.inviteRate < 0 || cfg.orgRate < 0 || cfg.signupRate < 0 {
 		return cfg, errors.New("--max-pending-invites, --max-pending-invites-per-user, --invite-rate, --org-rate and --signup-rate must not be negative (0 turns a limit off)")
 	}
+	if _, err := newLogger(cfg.logFormat, io.Discard); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 
@@ -190,10 +203,15 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	} else if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := newLogger(cfg.logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	metrics := handlers.NewMetrics()
 	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, TokenTTL: cfg.tokenTTL, Logger: logger, SignupClosed: !cfg.signup,
 		MaxPendingInvites: cfg.maxPendingInvites, MaxPendingInvitesPerUser: cfg.maxPendingInvitesPerUser,
-		InviteRate: cfg.inviteRate, OrganizationRate: cfg.orgRate, SignupRate: cfg.signupRate, GroupCommit: cfg.groupCommit})
+		InviteRate: cfg.inviteRate, OrganizationRate: cfg.orgRate, SignupRate: cfg.signupRate, GroupCommit: cfg.groupCommit,
+		Observer: metrics})
 	if err != nil {
 		return err
 	}
@@ -209,7 +227,8 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	}
 	srv := &http.Server{
 		Handler: serveHandler(handlers.New(store, handlers.Config{Logger: logger, Sessions: store, SignupClosed: !cfg.signup, SessionKeys: keys, SecureCookies: cfg.secureCookies,
-			SessionIdleTimeout: cfg.sessionIdle, SessionMaxAge: cfg.sessionMaxAge, TrustedProxies: cfg.trustedProxies})),
+			SessionIdleTimeout: cfg.sessionIdle, SessionMaxAge: cfg.sessionMaxAge, TrustedProxies: cfg.trustedProxies,
+			Metrics: metrics, MetricsServedElsewhere: cfg.metricsAddr != ""})),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -217,25 +236,48 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	servers := []*http.Server{srv}
+	listeners := []net.Listener{ln}
+	if cfg.metricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		servers, listeners = append(servers, metricsServer(metrics.Handler(), logger)), append(listeners, mln)
+	}
 	// The address line is printed on stdout so scripts and tests can find
 	// the port when --addr asks for :0.
 	fmt.Fprintf(stdout, "guildhall listening on http://%s (database %s)\n", ln.Addr(), cfg.dbPath)
+	if len(listeners) > 1 {
+		fmt.Fprintf(stdout, "guildhall metrics on http://%s/metrics\n", listeners[1].Addr())
+	}
 
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	served := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { served <- s.Serve(listeners[i]) }()
+	}
 	select {
-	case err := <-served:
+	case err := <-served: // a listener failed: stop the other server too
+		for _, s := range servers {
+			s.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	// The metrics server stops last, so the drain can be watched.
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range servers {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	logger.Info("stopped")
 	return nil
