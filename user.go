@@ -67,6 +67,10 @@ const (
 	OpCreateAPIKey PasswordOperation = "create API keys"
 	OpListAPIKeys  PasswordOperation = "list API keys"
 	OpDeleteAPIKey PasswordOperation = "delete API keys"
+	// OpChangePassword: the new password must be set by whoever knows the old one.
+	OpChangePassword PasswordOperation = "change the password"
+	// OpManageSessions: a key must not be able to see or end browser sessions.
+	OpManageSessions PasswordOperation = "list or end sign-in sessions"
 )
 
 // RequirePassword refuses op to an actor who authenticated with an API key.
@@ -84,6 +88,27 @@ func NormalizeAPIKeyTitle(title string) (string, error) {
 		return "", Errorf(EINVALID, "An API key's title must be at most %d characters.", APIKeyTitleMaxLen)
 	}
 	return title, nil
+}
+
+// FoldUsername returns a username as typed in the form it is stored in:
+// without surrounding spaces, with ASCII capitals lower-cased. Usernames
+// are lower-case, so a lookup of "Carol" means carol. Only ASCII is folded:
+// Unicode case mapping would turn the Kelvin sign into "k", and no stored
+// name holds anything but ASCII.
+func FoldUsername(name string) string {
+	name = strings.TrimSpace(name)
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(name)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return name
 }
 
 // ValidateUsername checks a username: 1 to 32 characters from [a-z0-9_.-],
