@@ -74,7 +74,7 @@ func (s *Server) organizationView(c echo.Context, a guildhall.Actor, orgID int64
 	// query is empty, so the first page shows, with open invitations on top.
 	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
 	pageNo = max(1, min(pageNo, maxMembersPageNumber))
-	members, err := s.svc.ListMembersPage(ctx, a, orgID, c.QueryParam("q"), (pageNo-1)*guildhall.MembersPageSize, guildhall.MembersPageSize)
+	members, err := s.svc.ListMembersPage(ctx, a, orgID, guildhall.MembersQuery{Search: c.QueryParam("q"), Offset: (pageNo - 1) * guildhall.MembersPageSize, Limit: guildhall.MembersPageSize})
 	if err != nil {
 		return views.OrganizationView{}, err
 	}

@@ -30,11 +30,20 @@ type Service interface {
 	ResolveInvitation(ctx context.Context, a guildhall.Actor, orgID int64, accept bool) error
 	FetchMemberships(ctx context.Context, a guildhall.Actor, subset guildhall.MembershipSubset) ([]guildhall.Membership, error)
 	FetchOrganizationMembers(ctx context.Context, a guildhall.Actor, orgID int64) ([]guildhall.Membership, error)
-	ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int64, search string, offset, limit int) (guildhall.MembersPage, error)
+	ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int64, q guildhall.MembersQuery) (guildhall.MembersPage, error)
 	ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) error
 	RevokeInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	RemoveMember(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	AuditLog(ctx context.Context, a guildhall.Actor, orgID int64, limit int) ([]guildhall.AuditEvent, error)
+	LeaveOrganization(ctx context.Context, a guildhall.Actor, orgID int64) error
+	TransferOwnership(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
+	UpdateOrganization(ctx context.Context, a guildhall.Actor, orgID int64, name, description *string) (guildhall.Organization, error)
+	DeleteOrganization(ctx context.Context, a guildhall.Actor, orgID int64, confirmName string) error
+	ResendInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) (guildhall.Membership, error)
+	DeclineAllInvitations(ctx context.Context, a guildhall.Actor) (int, error)
+	ChangePassword(ctx context.Context, a guildhall.Actor, newPassword string) error
+	ListSessions(ctx context.Context, a guildhall.Actor, idle time.Duration) ([]guildhall.Session, error)
+	EndSession(ctx context.Context, a guildhall.Actor, handle string) error
 }
 
 // Config configures a Server. Everything the server depends on besides the
