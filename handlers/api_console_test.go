@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // TestConsoleFunctionsThroughAPI calls each of the console's functions
