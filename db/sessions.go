@@ -56,6 +56,7 @@ func (db *DB) CreateSession(ctx context.Context, id string, userID int64, data [
 			return err
 		}
 		s.Created, s.LastSeen, s.Expires = tx.now, tx.now, tx.now.Add(absolute)
+		s.Handle = hex.EncodeToString(hashSessionID(id))
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO sessions (id_hash, user_id, created, last_seen, expires, data)
 			VALUES (?, ?, ?, ?, ?, ?)`, hashSessionID(id), userID, unix(tx.now), unix(tx.now), unix(s.Expires), data)

@@ -36,11 +36,14 @@ func TestOrganizationPageIsPaged(t *testing.T) {
 	if got, _ := rows.First().Attr("data-username"); got != "newbie" {
 		t.Fatalf("the first row is %q, want the open invitation of newbie", got)
 	}
-	if got := text(first.Doc.Find(`[data-testid="members-total"]`)); got != fmt.Sprintf("(%d)", members+2) {
-		t.Fatalf("total %q, want (%d)", got, members+2)
+	if got := text(first.Doc.Find(`[data-testid="count-all"]`)); got != fmt.Sprint(members+2) {
+		t.Fatalf("total %q, want %d", got, members+2)
 	}
-	if got := text(first.Doc.Find(`[data-testid="members-range"]`)); got != fmt.Sprintf("1–50 of %d", members+2) {
+	if got := text(first.Doc.Find(`[data-testid="members-range"]`).First()); got != fmt.Sprintf("1–50 of %d", members+2) {
 		t.Fatalf("range %q", got)
+	}
+	if first.Doc.Find(`[data-testid="members-pager-top"]`).Length() != 1 || first.Doc.Find(`[data-testid="members-pager-bottom"]`).Length() != 1 {
+		t.Fatal("the pager is not both above and below the list")
 	}
 	next, ok := first.Doc.Find(`[data-testid="members-next"]`).Attr("href")
 	if !ok || first.Doc.Find(`[data-testid="members-prev"]`).Length() != 0 {

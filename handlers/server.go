@@ -142,13 +142,32 @@ func (s *Server) routes() {
 	e.GET("/orgs/new", s.handleNewOrganizationPage, member...)
 	e.POST("/orgs", s.handleCreateOrganization, member...)
 	e.GET("/orgs/:id", s.handleOrganization, member...)
+	e.GET("/orgs/:id/settings", s.handleSettings, member...)
+	e.POST("/orgs/:id/settings", s.handleUpdateOrganization, member...)
 	e.POST("/orgs/:id/invitations", s.handleInvite, member...)
-	e.POST("/orgs/:id/invitations/:username/revoke", s.handleRevoke, member...)
+	e.POST("/orgs/:id/invitations/:username/resend", s.handleResend, member...)
+	e.POST("/orgs/:id/members/:username/role", s.handleChangeRole, member...)
 	e.POST("/invitations/:id/accept", s.handleResolveInvitation(true), member...)
-	e.POST("/invitations/:id/decline", s.handleResolveInvitation(false), member...)
 	e.GET("/keys", s.handleKeys, member...)
 	e.POST("/keys", s.handleCreateKey, member...)
-	e.POST("/keys/:id/delete", s.handleDeleteKey, member...)
+	e.GET("/account", s.handleAccount, member...)
+	e.POST("/account/password", s.handleChangePassword, member...)
+	// Destructive actions: GET asks first (a page, or a dialog for htmx),
+	// POST does it.
+	for path, h := range map[string][2]echo.HandlerFunc{
+		"/orgs/:id/invitations/:username/revoke": {s.handleRevokeConfirm, s.handleRevoke},
+		"/orgs/:id/members/:username/remove":     {s.handleRemoveConfirm, s.handleRemove},
+		"/orgs/:id/leave":                        {s.handleLeaveConfirm, s.handleLeave},
+		"/orgs/:id/transfer":                     {s.handleTransferConfirm, s.handleTransfer},
+		"/orgs/:id/delete":                       {s.handleDeleteConfirm, s.handleDelete},
+		"/invitations/:id/decline":               {s.handleDeclineConfirm, s.handleResolveInvitation(false)},
+		"/invitations/decline-all":               {s.handleDeclineAllConfirm, s.handleDeclineAll},
+		"/keys/:id/delete":                       {s.handleDeleteKeyConfirm, s.handleDeleteKey},
+		"/account/sessions/:handle/end":          {s.handleEndSessionConfirm, s.handleEndSession},
+	} {
+		e.GET(path, h[0], member...)
+		e.POST(path, h[1], member...)
+	}
 }
 
 // ServeHTTP makes the Server an http.Handler.
