@@ -1,5 +1,7 @@
 package guildhall
 
+import "time"
+
 // Limits on one page of an organization's member list.
 const (
 	// MembersPageSize is how many rows a page shows when the caller does not say.
@@ -103,6 +105,9 @@ type MembersPage struct {
 	// RoleCounts counts the rows of each role under the search and the
 	// status filter.
 	RoleCounts map[Role]int
+	// AsOf is when the page was read: whether an invitation had expired
+	// was judged at this moment.
+	AsOf time.Time
 }
 
 // OutOfRange reports whether the page starts past the last row: a page

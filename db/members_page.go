@@ -74,6 +74,7 @@ func (db *DB) ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int6
 		if err != nil {
 			return err
 		}
+		page.AsOf = tx.now
 		seesExpired := guildhall.CanSeeExpiredInvitations(role)
 		if q.Status.NeedsExpired() && !seesExpired {
 			return guildhall.Errorf(guildhall.EFORBIDDEN, "Only owners and admins see the expired invitations of %s.", org.Name)

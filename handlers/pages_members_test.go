@@ -54,8 +54,17 @@ func TestOrganizationPageIsPaged(t *testing.T) {
 	if n := second.Doc.Find(`[data-testid="member"]`).Length(); n != members+2-guildhall.MembersPageSize {
 		t.Fatalf("second page has %d rows, want %d", n, members+2-guildhall.MembersPageSize)
 	}
-	if second.Doc.Find(`[data-testid="members-next"]`).Length() != 0 || second.Doc.Find(`[data-testid="members-prev"]`).Length() != 1 {
-		t.Fatal("the last page links back but not forward")
+	if second.Doc.Find(`[data-testid="members-next"]`).Length() != 0 || second.Doc.Find(`[data-testid="members-prev"]`).Length() != 2 {
+		t.Fatal("the last page links back (above and below the list) but not forward")
+	}
+	// A page past the end says so, and links to the last one.
+	past := v.get(orgPath(orgID) + "?page=9")
+	if got := text(past.Doc.Find(`[data-testid="members-out-of-range"]`)); got != "There is no page 9: this list has 2 pages. Go to the last page." ||
+		past.Doc.Find(`[data-testid="members-range"]`).Length() != 0 {
+		t.Fatalf("past the end: %q", got)
+	}
+	if href, _ := past.Doc.Find(`[data-testid="members-out-of-range"] a`).Attr("href"); href != orgPath(orgID)+"?page=2#members" {
+		t.Fatalf("the last page is %q", href)
 	}
 
 	found := v.get(orgPath(orgID) + "?q=m05")

@@ -112,7 +112,7 @@ func (s *Server) organizationView(c echo.Context, a guildhall.Actor, orgID int64
 	if err != nil {
 		return views.OrganizationView{}, err
 	}
-	v := views.OrganizationView{Org: org, Role: role, Me: a.Username, Members: members.Members, MembersPage: members, List: list, Now: time.Now()}
+	v := views.OrganizationView{Org: org, Role: role, Me: a.Username, Members: members.Members, MembersPage: members, List: list, Now: members.AsOf}
 	if guildhall.CanReadAuditLog(role) {
 		if v.Audit, err = s.svc.AuditLog(ctx, a, orgID, auditPageLimit); err != nil {
 			return views.OrganizationView{}, err
