@@ -43,7 +43,7 @@ func rowControls(p page) map[string]string {
 			controls = append(controls, "select:"+strings.Join(roles, "/"))
 		}
 		for _, c := range []string{"remove", "leave", "resend", "revoke"} {
-			if row.Find(`[data-testid="` + c + `"]`).Length() == 1 {
+			if row.Find(`[data-testid="`+c+`"]`).Length() == 1 {
 				controls = append(controls, c)
 			}
 		}
