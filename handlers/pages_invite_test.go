@@ -185,7 +185,7 @@ func TestRevokeInvitation(t *testing.T) {
 		text(p.Doc.Find(`[hx-swap-oob="innerHTML:#members-status"] [data-testid="status"]`)) != "Revoked the invitation of bob" {
 		t.Fatalf("revoke: %d %q", p.StatusCode, p.Body)
 	}
-	if p.Doc.Find(`#members [autofocus]`).Length() != 1 || p.Doc.Find(`#dialog-slot[hx-swap-oob]`).Length() != 1 {
+	if p.Doc.Find(`#members [data-focus-here]`).Length() != 1 || p.Doc.Find(`#dialog-slot[hx-swap-oob]`).Length() != 1 {
 		t.Errorf("after an htmx revoke the focus goes to the list and the dialog closes: %s", p.Body)
 	}
 	if slices.Contains(w.env.memberships(w.owner, w.orgID), "bob:member:pending") {

@@ -74,12 +74,24 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
-  document.addEventListener("htmx:afterSettle", function (ev) { localizeTimes(ev.detail.elt || document); });
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    localizeTimes(ev.detail.elt || document);
+    // After an action replaced the control that had the keyboard focus
+    // (and closed its dialog), the server marks where the focus goes.
+    // It waits a task: the dialog's own button, removed with it, must not
+    // take the focus back to <body> after it has moved.
+    var here = document.querySelector("[data-focus-here]");
+    if (here) {
+      here.removeAttribute("data-focus-here");
+      setTimeout(function () { here.focus(); }, 0);
+    }
+  });
   // Out-of-band swaps (the audit trail beside the member list) settle too.
   document.addEventListener("htmx:oobAfterSwap", function (ev) { localizeTimes(ev.detail.target || document); });
 
-  // Confirmation dialogs.
-  document.addEventListener("htmx:afterSwap", function (ev) {
+  // Confirmation dialogs, opened once htmx has settled them: only then
+  // are their forms wired to post with htmx.
+  document.addEventListener("htmx:afterSettle", function (ev) {
     var slot = ev.detail.target;
     if (!slot || slot.id !== "dialog-slot") return;
     var dialog = slot.querySelector("dialog[data-confirm]");
