@@ -69,3 +69,15 @@ func TestNormalizeAPIKeyTitle(t *testing.T) {
 		t.Errorf("a title over the limit: %v", err)
 	}
 }
+
+func TestFoldUsername(t *testing.T) {
+	for in, want := range map[string]string{
+		"carol": "carol", "Carol": "carol", " CAROL\t": "carol", "Ann_Lee-2.X": "ann_lee-2.x",
+		"\u212Aarl": "\u212Aarl", // the Kelvin sign is not a "k": only ASCII folds
+		"":          "",
+	} {
+		if got := guildhall.FoldUsername(in); got != want {
+			t.Errorf("FoldUsername(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

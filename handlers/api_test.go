@@ -230,7 +230,7 @@ func TestAPIKeyCannotCallPasswordFunctions(t *testing.T) {
 	}
 	json.Unmarshal(w.env.do(httptest.NewRequest(http.MethodGet, "/api/help", nil)).Result, &help)
 	// Arguments each password function needs beyond auth.
-	extra := map[string]map[string]any{"delete_api_key": {"api_key_id": 1}}
+	extra := map[string]map[string]any{"delete_api_key": {"api_key_id": 1}, "change_password": {"new_password": "a new password"}}
 	var passwordOnly []string
 	// A first use of the key records it (last_used); the snapshot comes after.
 	w.env.ok("fetch_memberships", map[string]any{"auth": w.keyAuth()})
@@ -256,7 +256,7 @@ func TestAPIKeyCannotCallPasswordFunctions(t *testing.T) {
 			t.Errorf("%s with an API key: %d %s", fn.Name, r.Status, r.Raw)
 		}
 	}
-	if got := strings.Join(passwordOnly, " "); got != "login create_api_key fetch_api_keys delete_api_key" {
+	if got := strings.Join(passwordOnly, " "); got != "login create_api_key fetch_api_keys delete_api_key change_password" {
 		t.Errorf("password-only functions: %s", got)
 	}
 	if w.env.snapshot() != before {
@@ -374,7 +374,8 @@ func TestPingAndHelp(t *testing.T) {
 	for _, f := range help.Functions {
 		names = append(names, f.Name)
 	}
-	want := "add_user login create_api_key fetch_api_keys delete_api_key create_organization invite_user_to_organization resolve_organization_invitation fetch_memberships fetch_memberships_of_organization change_organization_member_role revoke_organization_invitation remove_organization_member fetch_organization_audit_log"
+	want := "add_user login create_api_key fetch_api_keys delete_api_key create_organization invite_user_to_organization resolve_organization_invitation fetch_memberships fetch_memberships_of_organization change_organization_member_role revoke_organization_invitation remove_organization_member fetch_organization_audit_log " +
+		"leave_organization transfer_organization_ownership update_organization delete_organization resend_organization_invitation change_password decline_all_invitations"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("help lists %v", names)
 	}

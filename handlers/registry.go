@@ -178,12 +178,14 @@ type (
 		KeyPreview string `json:"key_preview"`
 	}
 	auditEventResult struct {
-		ID     int64  `json:"id"`
-		Time   int64  `json:"time"`
-		Actor  string `json:"actor"`
-		Action string `json:"action"`
-		Target string `json:"target"`
-		Role   string `json:"role,omitempty"`
+		ID      int64  `json:"id"`
+		Time    int64  `json:"time"`
+		Actor   string `json:"actor"`
+		Action  string `json:"action"`
+		Target  string `json:"target"`
+		Role    string `json:"role,omitempty"`
+		OldRole string `json:"old_role,omitempty"`
+		OldName string `json:"old_name,omitempty"`
 	}
 )
 
@@ -356,7 +358,8 @@ func (s *Server) registry() []*function {
 					return map[string]any{"memberships": membershipResults(ms, true)}, nil
 				}
 				// The service checks the window; int64 → int is exact on the 64-bit platforms we build for.
-				page, err := svc.ListMembersPage(c.Request().Context(), actor, a.Int("organization_id"), a.String("search"), int(a.Int("offset")), int(a.Int("limit")))
+				page, err := svc.ListMembersPage(c.Request().Context(), actor, a.Int("organization_id"),
+					guildhall.MembersQuery{Search: a.String("search"), Offset: int(a.Int("offset")), Limit: int(a.Int("limit"))})
 				if err != nil {
 					return nil, err
 				}
@@ -399,9 +402,74 @@ func (s *Server) registry() []*function {
 				}
 				out := make([]auditEventResult, 0, len(events))
 				for _, e := range events {
-					out = append(out, auditEventResult{ID: e.ID, Time: e.Time.Unix(), Actor: e.Actor, Action: e.Action, Target: e.Target, Role: string(e.Role)})
+					out = append(out, auditEventResult{ID: e.ID, Time: e.Time.Unix(), Actor: e.Actor, Action: e.Action, Target: e.Target,
+						Role: string(e.Role), OldRole: string(e.OldRole), OldName: e.OldName})
 				}
 				return map[string]any{"events": out}, nil
+			},
+		},
+		{
+			Name: "leave_organization", Description: "Leave an organization. The last owner must transfer ownership first.",
+			Params: []param{paramOrganizationID},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				return nil, svc.LeaveOrganization(c.Request().Context(), actor, a.Int("organization_id"))
+			},
+		},
+		{
+			Name: "transfer_organization_ownership", Description: "Make an active member owner; you become admin (owners only).",
+			Params: []param{paramOrganizationID, {Name: "username", Kind: kindString, Required: true, Description: "The active member who becomes owner."}},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				return nil, svc.TransferOwnership(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"))
+			},
+		},
+		{
+			Name: "update_organization", Description: "Rename an organization or change its description (owners and admins).",
+			Params: []param{paramOrganizationID,
+				{Name: "organization_name", Kind: kindString, Description: "The new name, 1 to 100 characters."},
+				{Name: "organization_description", Kind: kindString, Description: "The new description, up to 2000 characters (\"\" clears it)."},
+			},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				var name, description *string
+				if a.has("organization_name") {
+					name = new(a.String("organization_name"))
+				}
+				if a.has("organization_description") {
+					description = new(a.String("organization_description"))
+				}
+				_, err := svc.UpdateOrganization(c.Request().Context(), actor, a.Int("organization_id"), name, description)
+				return nil, err
+			},
+		},
+		{
+			Name: "delete_organization", Description: "Delete an organization with its memberships, invitations and audit trail (owners only).",
+			Params: []param{paramOrganizationID, {Name: "confirm_name", Kind: kindString, Required: true, Description: "The organization's current name, typed to confirm."}},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				return nil, svc.DeleteOrganization(c.Request().Context(), actor, a.Int("organization_id"), a.String("confirm_name"))
+			},
+		},
+		{
+			Name: "resend_organization_invitation", Description: "Renew a pending invitation, open or expired, with a new expiry from now.",
+			Params: []param{paramOrganizationID, paramUsername},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				_, err := svc.ResendInvitation(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"))
+				return nil, err
+			},
+		},
+		{
+			Name: "change_password", Description: "Change your password; every browser session of yours is signed out (API keys stay).", password: guildhall.OpChangePassword,
+			Params: []param{{Name: "new_password", Kind: kindString, Required: true, Description: "8 to 256 characters."}},
+			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
+				return nil, svc.ChangePassword(c.Request().Context(), actor, a.String("new_password"))
+			},
+		},
+		{
+			Name: "decline_all_invitations", Description: "Decline every open invitation addressed to you.",
+			call: func(c echo.Context, actor guildhall.Actor, _ args) (any, error) {
+				n, err := svc.DeclineAllInvitations(c.Request().Context(), actor)
+				if err != nil {
+					return nil, err
+				}
+				return map[string]any{"declined": n}, nil
 			},
 		},
 	}
