@@ -1,6 +1,9 @@
 package guildhall
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Limits on organization fields.
 const (
@@ -65,6 +68,14 @@ const (
 	ActionRole    = "change_role"
 	ActionRemove  = "remove"
 	ActionLeave   = "leave"
+	// ActionTransfer: the target became owner and the actor RoleAfterTransfer.
+	ActionTransfer = "transfer_ownership"
+	// ActionResend: a pending invitation got a new expiry.
+	ActionResend = "resend"
+	// ActionRename: the organization's name changed to the target (OldName before).
+	ActionRename = "rename_organization"
+	// ActionDescribe: the organization's description changed.
+	ActionDescribe = "describe_organization"
 )
 
 // Invitation is one row of a bulk invitation: whom to invite, as what.
@@ -92,6 +103,11 @@ type AuditEvent struct {
 	Action         string
 	Target         string
 	Role           Role
+	// OldRole is the role before a change (change_role, transfer_ownership);
+	// empty for other actions and for events recorded before it was kept.
+	OldRole Role
+	// OldName is the organization's name before a rename.
+	OldName string
 }
 
 // MembershipSubset selects which of a user's memberships to list.
@@ -123,6 +139,16 @@ var (
 // of text (see TextField).
 func NormalizeOrganizationName(name string) (string, error) {
 	return OrganizationNameText.Normalize(name)
+}
+
+// CheckDeletionConfirmation compares the name typed to confirm a deletion
+// with the organization's name: they must be equal, apart from spaces
+// around what was typed. Typing the name is what makes deletion deliberate.
+func CheckDeletionConfirmation(name, typed string) error {
+	if strings.TrimSpace(typed) != name {
+		return Errorf(EINVALID, "To delete %s, type its name exactly as it is written.", name)
+	}
+	return nil
 }
 
 // NormalizeOrganizationDescription trims a description and checks its length.

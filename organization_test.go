@@ -1,6 +1,7 @@
 package guildhall_test
 
 import (
+	"fmt"
 	"testing"
 
 	"guildhall"
@@ -14,5 +15,65 @@ func TestParseMembershipSubset(t *testing.T) {
 	}
 	if _, err := guildhall.ParseMembershipSubset("some"); guildhall.ErrorCode(err) != guildhall.EINVALID {
 		t.Errorf("ParseMembershipSubset(some) = %v", err)
+	}
+}
+
+func TestCheckDeletionConfirmation(t *testing.T) {
+	for typed, ok := range map[string]bool{"Acme Guild": true, "  Acme Guild ": true, "acme guild": false, "Acme": false, "": false} {
+		err := guildhall.CheckDeletionConfirmation("Acme Guild", typed)
+		if (err == nil) != ok || err != nil && guildhall.ErrorCode(err) != guildhall.EINVALID {
+			t.Errorf("confirming %q: %v", typed, err)
+		}
+	}
+}
+
+// TestMemberFilters: which standings each filter lets through, and the
+// values pages and calls may name.
+func TestMemberFilters(t *testing.T) {
+	want := map[guildhall.MemberFilter]string{
+		guildhall.MembersCurrent: "[active invited]",
+		guildhall.MembersActive:  "[active]",
+		guildhall.MembersInvited: "[invited]",
+		guildhall.MembersExpired: "[expired]",
+		guildhall.MembersAll:     "[active invited expired]",
+	}
+	for f, w := range want {
+		var in []guildhall.MemberFilter
+		for _, s := range guildhall.Standings {
+			if f.Includes(s) {
+				in = append(in, s)
+			}
+		}
+		if fmt.Sprint(in) != w {
+			t.Errorf("%q lets through %v, want %s", f, in, w)
+		}
+		if got, err := guildhall.ParseMemberFilter(string(f)); err != nil || got != f {
+			t.Errorf("ParseMemberFilter(%q) = %q, %v", f, got, err)
+		}
+	}
+	if _, err := guildhall.ParseMemberFilter("pending"); guildhall.ErrorCode(err) != guildhall.EINVALID {
+		t.Errorf("an unknown filter: %v", err)
+	}
+	for _, s := range []string{"", "name", "joined"} {
+		if _, err := guildhall.ParseMemberSort(s); err != nil {
+			t.Errorf("sort %q: %v", s, err)
+		}
+	}
+	if _, err := guildhall.ParseMemberSort("age"); guildhall.ErrorCode(err) != guildhall.EINVALID {
+		t.Errorf("an unknown sort: %v", err)
+	}
+}
+
+func TestMembersPageWindow(t *testing.T) {
+	for _, tt := range []struct {
+		offset, limit, total, pages int
+		out                         bool
+	}{
+		{0, 50, 0, 1, false}, {0, 50, 50, 1, false}, {50, 50, 51, 2, false}, {300, 50, 300, 6, true}, {0, 0, 10, 1, false},
+	} {
+		p := guildhall.MembersPage{MembersQuery: guildhall.MembersQuery{Offset: tt.offset, Limit: tt.limit}, Total: tt.total}
+		if p.PageCount() != tt.pages || p.OutOfRange() != tt.out {
+			t.Errorf("%+v: %d pages, out of range %v; want %d, %v", tt, p.PageCount(), p.OutOfRange(), tt.pages, tt.out)
+		}
 	}
 }

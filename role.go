@@ -99,3 +99,36 @@ func CanRemove(actor Role, self bool, target Role) bool {
 // CanReadAuditLog reports whether actor may read an organization's audit
 // trail: its owners and admins may.
 func CanReadAuditLog(actor Role) bool { return actor.Rank() >= RoleAdmin.Rank() }
+
+// CanLeave reports whether a member holding actor may leave: any active
+// member may. The last owner must hand the organization over first; that
+// needs a count of owners and is the service's to check.
+func CanLeave(actor Role) bool { return actor.Valid() }
+
+// RoleAfterTransfer is the role an owner keeps after handing ownership
+// over: they stay, ranked just below the new owner.
+const RoleAfterTransfer = RoleAdmin
+
+// CanTransferOwnership reports whether actor may make another active
+// member owner in their place (becoming RoleAfterTransfer): only an owner
+// may, and never to themself (self).
+func CanTransferOwnership(actor Role, self bool) bool { return actor == RoleOwner && !self }
+
+// CanUpdateOrganization reports whether actor may rename an organization
+// or change its description: its owners and admins may.
+func CanUpdateOrganization(actor Role) bool { return actor.Rank() >= RoleAdmin.Rank() }
+
+// CanDeleteOrganization reports whether actor may delete an organization
+// with its memberships and invitations: only an owner may.
+func CanDeleteOrganization(actor Role) bool { return actor == RoleOwner }
+
+// CanResend reports whether actor may renew a pending invitation (open or
+// expired) with a new expiry: whoever may revoke it (see CanRevoke).
+func CanResend(actor Role, actorIsSender bool, role Role) bool {
+	return CanRevoke(actor, actorIsSender, role)
+}
+
+// CanSeeExpiredInvitations reports whether actor's member list keeps
+// expired invitations, marked expired, for them to renew or revoke: owners
+// and admins see them; to others they are gone.
+func CanSeeExpiredInvitations(actor Role) bool { return actor.Rank() >= RoleAdmin.Rank() }

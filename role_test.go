@@ -141,3 +141,49 @@ func TestCanReadAuditLog(t *testing.T) {
 		}
 	}
 }
+
+// TestOrganizationRules is each console rule as a table over the actor's
+// role: leaving, handing over, updating, deleting, seeing expired
+// invitations.
+func TestOrganizationRules(t *testing.T) {
+	type row struct{ leave, transfer, transferSelf, update, del, expired bool }
+	table := map[guildhall.Role]row{
+		guildhall.RoleOwner:  {leave: true, transfer: true, update: true, del: true, expired: true},
+		guildhall.RoleAdmin:  {leave: true, update: true, expired: true},
+		guildhall.RoleMember: {leave: true},
+		guildhall.RoleViewer: {leave: true},
+		"":                   {},
+	}
+	for actor, want := range table {
+		got := row{
+			leave:        guildhall.CanLeave(actor),
+			transfer:     guildhall.CanTransferOwnership(actor, false),
+			transferSelf: guildhall.CanTransferOwnership(actor, true),
+			update:       guildhall.CanUpdateOrganization(actor),
+			del:          guildhall.CanDeleteOrganization(actor),
+			expired:      guildhall.CanSeeExpiredInvitations(actor),
+		}
+		if got != want {
+			t.Errorf("rules for %q: %+v, want %+v", actor, got, want)
+		}
+	}
+	if guildhall.RoleAfterTransfer != guildhall.RoleAdmin {
+		t.Errorf("an owner who hands over becomes %s, want admin", guildhall.RoleAfterTransfer)
+	}
+}
+
+// TestCanResend: renewing an invitation is allowed exactly where revoking it is.
+func TestCanResend(t *testing.T) {
+	for _, actor := range append(guildhall.Roles, "") {
+		for _, role := range guildhall.Roles {
+			for _, sender := range []bool{false, true} {
+				if got, want := guildhall.CanResend(actor, sender, role), guildhall.CanRevoke(actor, sender, role); got != want {
+					t.Errorf("CanResend(%q, sender=%v, %s) = %v, CanRevoke says %v", actor, sender, role, got, want)
+				}
+			}
+		}
+	}
+	if !guildhall.CanResend(guildhall.RoleViewer, true, guildhall.RoleViewer) || guildhall.CanResend(guildhall.RoleAdmin, false, guildhall.RoleAdmin) {
+		t.Error("the sender may renew; an admin may not renew an admin invitation someone else sent")
+	}
+}

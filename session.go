@@ -6,6 +6,10 @@ import "time"
 // random id that names it lives only in the visitor's cookie; the service
 // stores its SHA-256.
 type Session struct {
+	// Handle names the session where it is listed (the account page): the
+	// hex of its stored hash, never the cookie's id, which it cannot be
+	// turned back into.
+	Handle   string
 	UserID   int64
 	Username string
 	Admin    bool

@@ -1,6 +1,7 @@
 package guildhall
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -79,11 +80,14 @@ type PasswordOperation string
 
 // The password operations, each worded as RequirePassword's refusal says it.
 const (
-	OpLogIn          PasswordOperation = "log in"
-	OpCreateAPIKey   PasswordOperation = "create API keys"
-	OpListAPIKeys    PasswordOperation = "list API keys"
-	OpDeleteAPIKey   PasswordOperation = "delete API keys"
+	OpLogIn        PasswordOperation = "log in"
+	OpCreateAPIKey PasswordOperation = "create API keys"
+	OpListAPIKeys  PasswordOperation = "list API keys"
+	OpDeleteAPIKey PasswordOperation = "delete API keys"
+	// OpChangePassword: the new password must be set by whoever knows the old one.
 	OpChangePassword PasswordOperation = "change the password"
+	// OpManageSessions: a key must not be able to see or end browser sessions.
+	OpManageSessions PasswordOperation = "list or end sign-in sessions"
 )
 
 // TokenMay reports whether a sign-in token may perform op. A token has a
@@ -127,6 +131,27 @@ var APIKeyTitleText = TextField{Label: "An API key's title", MaxLen: APIKeyTitle
 // characters of text, possibly none.
 func NormalizeAPIKeyTitle(title string) (string, error) {
 	return APIKeyTitleText.Normalize(title)
+}
+
+// FoldUsername returns a username as typed in the form it is stored in:
+// without surrounding spaces, with ASCII capitals lower-cased. Usernames
+// are lower-case, so a lookup of "Carol" means carol. Only ASCII is folded:
+// Unicode case mapping would turn the Kelvin sign into "k", and no stored
+// name holds anything but ASCII.
+func FoldUsername(name string) string {
+	name = strings.TrimSpace(name)
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(name)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return name
 }
 
 // ValidateUsername checks a username: 1 to 32 characters from [a-z0-9_.-],

@@ -48,14 +48,14 @@ func repeat(r rune, n int) []rune {
 // and not those that need the password itself.
 func TestRequirePassword(t *testing.T) {
 	allowed := map[guildhall.AuthMethod][]guildhall.PasswordOperation{
-		guildhall.AuthPassword: {guildhall.OpLogIn, guildhall.OpCreateAPIKey, guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpChangePassword},
+		guildhall.AuthPassword: {guildhall.OpLogIn, guildhall.OpCreateAPIKey, guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpChangePassword, guildhall.OpManageSessions},
 		guildhall.AuthAPIKey:   {},
-		guildhall.AuthToken:    {guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey},
+		guildhall.AuthToken:    {guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpManageSessions},
 	}
 	refusal := map[guildhall.AuthMethod]string{guildhall.AuthAPIKey: "An API key", guildhall.AuthToken: "A sign-in token"}
 	for method, ops := range allowed {
 		a := guildhall.Actor{UserID: 1, Username: "alice", Auth: method}
-		for _, op := range []guildhall.PasswordOperation{guildhall.OpLogIn, guildhall.OpCreateAPIKey, guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpChangePassword} {
+		for _, op := range []guildhall.PasswordOperation{guildhall.OpLogIn, guildhall.OpCreateAPIKey, guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpChangePassword, guildhall.OpManageSessions} {
 			err := guildhall.RequirePassword(a, op)
 			if slices.Contains(ops, op) {
 				if err != nil {
@@ -103,5 +103,17 @@ func TestNormalizeAPIKeyTitle(t *testing.T) {
 	}
 	if _, err := guildhall.NormalizeAPIKeyTitle(strings.Repeat("x", guildhall.APIKeyTitleMaxLen+1)); guildhall.ErrorCode(err) != guildhall.EINVALID {
 		t.Errorf("a title over the limit: %v", err)
+	}
+}
+
+func TestFoldUsername(t *testing.T) {
+	for in, want := range map[string]string{
+		"carol": "carol", "Carol": "carol", " CAROL\t": "carol", "Ann_Lee-2.X": "ann_lee-2.x",
+		"\u212Aarl": "\u212Aarl", // the Kelvin sign is not a "k": only ASCII folds
+		"":          "",
+	} {
+		if got := guildhall.FoldUsername(in); got != want {
+			t.Errorf("FoldUsername(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

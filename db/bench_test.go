@@ -78,7 +78,7 @@ func BenchmarkMembersPage(b *testing.B) {
 	}{{"first", "", 0}, {"middle", "", 5000}, {"search", "member0123", 0}} {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := d.ListMembersPage(ctx, owner, org, tc.search, tc.offset, 50); err != nil {
+				if _, err := d.ListMembersPage(ctx, owner, org, guildhall.MembersQuery{Search: tc.search, Offset: tc.offset, Limit: 50}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -60,11 +60,128 @@ func (db *DB) Organization(ctx context.Context, a guildhall.Actor, orgID int64) 
 	return org, role, err
 }
 
+// UpdateOrganization renames an organization or changes its description,
+// for those guildhall.CanUpdateOrganization allows (owners and admins). A
+// nil field is left as it is; at least one must be given. Each change that
+// alters something is audited: a rename with the old name, a new
+// description on its own.
+func (db *DB) UpdateOrganization(ctx context.Context, a guildhall.Actor, orgID int64, name, description *string) (guildhall.Organization, error) {
+	if name == nil && description == nil {
+		return guildhall.Organization{}, guildhall.Errorf(guildhall.EINVALID, "Give a new organization_name, a new organization_description, or both.")
+	}
+	var err error
+	var newName, newDescription string
+	if name != nil {
+		if newName, err = guildhall.NormalizeOrganizationName(*name); err != nil {
+			return guildhall.Organization{}, err
+		}
+	}
+	if description != nil {
+		if newDescription, err = guildhall.NormalizeOrganizationDescription(*description); err != nil {
+			return guildhall.Organization{}, err
+		}
+	}
+	var org guildhall.Organization
+	err = db.update(ctx, func(tx *Tx) error {
+		var role guildhall.Role
+		if org, role, err = tx.orgAsMember(ctx, a, orgID); err != nil {
+			return err
+		}
+		if !guildhall.CanUpdateOrganization(role) {
+			return guildhall.Errorf(guildhall.EFORBIDDEN, "Only owners and admins can change the name or description of %s.", org.Name)
+		}
+		if name != nil && newName != org.Name {
+			if _, err := tx.ExecContext(ctx, `UPDATE organizations SET name = ? WHERE id = ?`, newName, orgID); err != nil {
+				return err
+			}
+			if err := tx.auditEvent(ctx, guildhall.AuditEvent{OrganizationID: orgID, Actor: a.Username,
+				Action: guildhall.ActionRename, Target: newName, OldName: org.Name}); err != nil {
+				return err
+			}
+			org.Name = newName
+		}
+		if description != nil && newDescription != org.Description {
+			if _, err := tx.ExecContext(ctx, `UPDATE organizations SET description = ? WHERE id = ?`, newDescription, orgID); err != nil {
+				return err
+			}
+			if err := tx.audit(ctx, orgID, a.Username, guildhall.ActionDescribe, org.Name, ""); err != nil {
+				return err
+			}
+			org.Description = newDescription
+		}
+		return nil
+	})
+	return org, err
+}
+
+// DeleteOrganization deletes an organization with its memberships,
+// invitations and audit trail, for an owner who types its current name as
+// confirmName. The trail goes with it, so the deletion is logged instead.
+func (db *DB) DeleteOrganization(ctx context.Context, a guildhall.Actor, orgID int64, confirmName string) error {
+	var org guildhall.Organization
+	err := db.update(ctx, func(tx *Tx) error {
+		var role guildhall.Role
+		var err error
+		if org, role, err = tx.orgAsMember(ctx, a, orgID); err != nil {
+			return err
+		}
+		if !guildhall.CanDeleteOrganization(role) {
+			return guildhall.Errorf(guildhall.EFORBIDDEN, "Only an owner can delete %s.", org.Name)
+		}
+		if err := guildhall.CheckDeletionConfirmation(org.Name, confirmName); err != nil {
+			return err
+		}
+		// Memberships, invitations, the audit trail and the pending count
+		// follow by ON DELETE CASCADE.
+		_, err = tx.ExecContext(ctx, `DELETE FROM organizations WHERE id = ?`, orgID)
+		return err
+	})
+	if err == nil {
+		db.log.InfoContext(ctx, "organization deleted", "organization_id", orgID, "name", org.Name, "by", a.Username)
+	}
+	return err
+}
+
+// TransferOwnership makes username, an active member, an owner, and the
+// actor, an owner, guildhall.RoleAfterTransfer, in one transaction: the
+// organization has an owner before and after, whatever runs beside it.
+func (db *DB) TransferOwnership(ctx context.Context, a guildhall.Actor, orgID int64, username string) error {
+	return db.update(ctx, func(tx *Tx) error {
+		org, actorRole, err := tx.orgAsMember(ctx, a, orgID)
+		if err != nil {
+			return err
+		}
+		if !guildhall.CanTransferOwnership(actorRole, false) {
+			return guildhall.Errorf(guildhall.EFORBIDDEN, "Only an owner can transfer ownership of %s.", org.Name)
+		}
+		target, err := tx.member(ctx, org, username)
+		if err != nil {
+			return err
+		}
+		if !guildhall.CanTransferOwnership(actorRole, target.userID == a.UserID) {
+			return guildhall.Errorf(guildhall.EINVALID, "You already own %s; name the member who should take it over.", org.Name)
+		}
+		if target.status == guildhall.StatusPending {
+			return guildhall.Errorf(guildhall.ECONFLICT, "%s has not accepted the invitation to %s yet; only an active member can become owner.", target.username, org.Name)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE memberships SET role = 'owner' WHERE id = ?`, target.id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE organization_id = ? AND user_id = ?`,
+			string(guildhall.RoleAfterTransfer), orgID, a.UserID); err != nil {
+			return err
+		}
+		return tx.auditEvent(ctx, guildhall.AuditEvent{OrganizationID: orgID, Actor: a.Username, Action: guildhall.ActionTransfer,
+			Target: target.username, Role: guildhall.RoleOwner, OldRole: target.role})
+	})
+}
+
 // InviteUser invites username to the organization with role. The actor must
 // be an active member who may grant role. A second invitation of someone
 // already invited (and not expired) or already a member is a conflict,
 // detected by the UNIQUE constraint, so racing invitations yield one success.
 func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error) {
+	username = guildhall.FoldUsername(username)
 	if _, err := guildhall.ParseRole(string(role)); err != nil {
 		return guildhall.Membership{}, err
 	}
@@ -253,15 +370,15 @@ func (db *DB) RevokeInvitation(ctx context.Context, a guildhall.Actor, orgID int
 			return err
 		}
 		if target.status == guildhall.StatusActive {
-			return guildhall.Errorf(guildhall.ECONFLICT, "%s has already accepted; remove them from %s instead.", username, org.Name)
+			return guildhall.Errorf(guildhall.ECONFLICT, "%s has already accepted; remove them from %s instead.", target.username, org.Name)
 		}
-		if !guildhall.CanRevoke(actorRole, target.senderID.Valid && target.senderID.Int64 == a.UserID, target.role) {
+		if !guildhall.CanRevoke(actorRole, target.sentBy(a), target.role) {
 			return guildhall.Errorf(guildhall.EFORBIDDEN, "Only the sender, or someone who may grant %s, can revoke this invitation.", target.role)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE id = ?`, target.id); err != nil {
 			return err
 		}
-		return tx.audit(ctx, orgID, a.Username, guildhall.ActionRevoke, username, target.role)
+		return tx.audit(ctx, orgID, a.Username, guildhall.ActionRevoke, target.username, target.role)
 	})
 }
 
@@ -278,7 +395,7 @@ func (db *DB) ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int
 			return err
 		}
 		if target.status == guildhall.StatusPending {
-			return guildhall.Errorf(guildhall.ECONFLICT, "%s has not accepted the invitation yet; revoke it and invite again with the new role.", username)
+			return guildhall.Errorf(guildhall.ECONFLICT, "%s has not accepted the invitation yet; revoke it and invite again with the new role.", target.username)
 		}
 		self := target.userID == a.UserID
 		if !guildhall.CanChangeRole(actorRole, self, target.role, role) {
@@ -287,7 +404,7 @@ func (db *DB) ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int
 			case self:
 				return guildhall.Errorf(guildhall.EFORBIDDEN, "You cannot change your own role.")
 			case !guildhall.CanGrant(actorRole, target.role):
-				return guildhall.Errorf(guildhall.EFORBIDDEN, "As %s you cannot change the role of %s, who is %s.", article(actorRole), username, article(target.role))
+				return guildhall.Errorf(guildhall.EFORBIDDEN, "As %s you cannot change the role of %s, who is %s.", article(actorRole), target.username, article(target.role))
 			}
 			return cannotGrant(actorRole, role)
 		}
@@ -295,19 +412,21 @@ func (db *DB) ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int
 			return nil
 		}
 		if target.role == guildhall.RoleOwner {
-			if err := tx.keepAnOwner(ctx, org); err != nil {
+			if err := tx.keepAnOwner(ctx, org, false); err != nil {
 				return err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE id = ?`, string(role), target.id); err != nil {
 			return err
 		}
-		return tx.audit(ctx, orgID, a.Username, guildhall.ActionRole, username, role)
+		return tx.auditEvent(ctx, guildhall.AuditEvent{OrganizationID: orgID, Actor: a.Username, Action: guildhall.ActionRole,
+			Target: target.username, Role: role, OldRole: target.role})
 	})
 }
 
 // RemoveMember removes an active member. Members ranked below the actor
-// (owners: anyone) can be removed; anyone may leave; the last owner stays.
+// (owners: anyone) can be removed; anyone may leave (naming themself, as
+// LeaveOrganization does); the last owner stays.
 func (db *DB) RemoveMember(ctx context.Context, a guildhall.Actor, orgID int64, username string) error {
 	return db.update(ctx, func(tx *Tx) error {
 		org, target, actorRole, err := tx.memberAction(ctx, a, orgID, username)
@@ -315,37 +434,69 @@ func (db *DB) RemoveMember(ctx context.Context, a guildhall.Actor, orgID int64, 
 			return err
 		}
 		if target.status == guildhall.StatusPending {
-			return guildhall.Errorf(guildhall.ECONFLICT, "%s has not accepted the invitation; revoke it instead.", username)
+			return guildhall.Errorf(guildhall.ECONFLICT, "%s has not accepted the invitation; revoke it instead.", target.username)
 		}
 		self := target.userID == a.UserID
 		if !guildhall.CanRemove(actorRole, self, target.role) {
-			return guildhall.Errorf(guildhall.EFORBIDDEN, "As %s you cannot remove %s, who is %s.", article(actorRole), username, article(target.role))
+			return guildhall.Errorf(guildhall.EFORBIDDEN, "As %s you cannot remove %s, who is %s.", article(actorRole), target.username, article(target.role))
 		}
-		if target.role == guildhall.RoleOwner {
-			if err := tx.keepAnOwner(ctx, org); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE id = ?`, target.id); err != nil {
-			return err
-		}
-		action := guildhall.ActionRemove
-		if self {
-			action = guildhall.ActionLeave
-		}
-		return tx.audit(ctx, orgID, a.Username, action, username, target.role)
+		return tx.removeMember(ctx, org, a, target, self)
 	})
 }
 
-// keepAnOwner refuses to take away the organization's only active owner.
-func (tx *Tx) keepAnOwner(ctx context.Context, org guildhall.Organization) error {
+// LeaveOrganization ends the actor's own active membership. The last owner
+// cannot leave: they must transfer ownership first.
+func (db *DB) LeaveOrganization(ctx context.Context, a guildhall.Actor, orgID int64) error {
+	return db.update(ctx, func(tx *Tx) error {
+		org, role, err := tx.orgAsMember(ctx, a, orgID)
+		if err != nil {
+			return err
+		}
+		if !guildhall.CanLeave(role) {
+			return guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of %s.", org.Name)
+		}
+		me, err := tx.membership(ctx, orgID, a.UserID)
+		if err != nil {
+			return err
+		}
+		me.username = a.Username
+		return tx.removeMember(ctx, org, a, me, true)
+	})
+}
+
+// removeMember deletes an active membership the rules allowed, keeping the
+// organization's last owner, and audits it as a removal or, when the actor
+// removes themself, as leaving.
+func (tx *Tx) removeMember(ctx context.Context, org guildhall.Organization, a guildhall.Actor, target membershipRow, self bool) error {
+	if target.role == guildhall.RoleOwner {
+		if err := tx.keepAnOwner(ctx, org, self); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE id = ?`, target.id); err != nil {
+		return err
+	}
+	action := guildhall.ActionRemove
+	if self {
+		action = guildhall.ActionLeave
+	}
+	return tx.audit(ctx, org.ID, a.Username, action, target.username, target.role)
+}
+
+// keepAnOwner refuses to take away the organization's only active owner;
+// self says the owner is the actor, who is told to hand over first.
+func (tx *Tx) keepAnOwner(ctx context.Context, org guildhall.Organization, self bool) error {
 	var owners int
 	if err := tx.QueryRowContext(ctx, `
 		SELECT count(*) FROM memberships
 		WHERE organization_id = ? AND role = 'owner' AND status = 'active'`, org.ID).Scan(&owners); err != nil {
 		return err
 	}
-	if owners <= 1 {
+	switch {
+	case owners > 1:
+	case self:
+		return guildhall.Errorf(guildhall.ECONFLICT, "You are the last owner of %s; transfer ownership to another member first.", org.Name)
+	default:
 		return guildhall.Errorf(guildhall.ECONFLICT, "%s must keep at least one owner; make someone else owner first.", org.Name)
 	}
 	return nil
@@ -358,25 +509,41 @@ func (tx *Tx) memberAction(ctx context.Context, a guildhall.Actor, orgID int64, 
 	if err != nil {
 		return org, membershipRow{}, "", err
 	}
+	row, err := tx.member(ctx, org, username)
+	return org, row, actorRole, err
+}
+
+// member reads the row of the user named username (folded, see
+// guildhall.FoldUsername) in org: ENOTFOUND if there is no such user, or
+// they neither belong to org nor are invited to it.
+func (tx *Tx) member(ctx context.Context, org guildhall.Organization, username string) (membershipRow, error) {
+	username = guildhall.FoldUsername(username)
 	targetID, err := tx.userID(ctx, username)
 	if err != nil {
-		return org, membershipRow{}, "", err
+		return membershipRow{}, err
 	}
-	row, err := tx.membership(ctx, orgID, targetID)
+	row, err := tx.membership(ctx, org.ID, targetID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return org, row, "", guildhall.Errorf(guildhall.ENOTFOUND, "%s is not a member of %s and has no invitation to it.", username, org.Name)
+		return row, guildhall.Errorf(guildhall.ENOTFOUND, "%s is not a member of %s and has no invitation to it.", username, org.Name)
 	}
-	return org, row, actorRole, err
+	row.username = username
+	return row, err
 }
 
 // membershipRow is a memberships row as the rules need it.
 type membershipRow struct {
 	id       int64
 	userID   int64
+	username string // filled by member, from the name looked up
 	role     guildhall.Role
 	status   guildhall.Status
 	senderID sql.NullInt64
 	expires  time.Time
+}
+
+// sentBy reports whether a is the one who sent this invitation.
+func (r membershipRow) sentBy(a guildhall.Actor) bool {
+	return r.senderID.Valid && r.senderID.Int64 == a.UserID
 }
 
 // membership reads one user's row in one organization; sql.ErrNoRows if none.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -80,6 +81,7 @@ func (db *DB) CreateSession(ctx context.Context, id string, userID int64, data [
 			return err
 		}
 		s.Created, s.LastSeen, s.Expires = tx.now, tx.now, tx.now.Add(absolute)
+		s.Handle = hex.EncodeToString(hashSessionID(id))
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO sessions (id_hash, user_id, created, last_seen, expires, data)
 			VALUES (?, ?, ?, ?, ?, ?)`, hashSessionID(id), userID, unix(tx.now), lastSeenUnix(tx.now), unix(s.Expires), data)
@@ -111,6 +113,7 @@ func (db *DB) Session(ctx context.Context, id string, idle time.Duration) (guild
 		return guildhall.Session{}, err
 	}
 	s.Created, s.LastSeen, s.Expires = time.Unix(created, 0).UTC(), time.Unix(lastSeen, 0).UTC(), time.Unix(expires, 0).UTC()
+	s.Handle = hex.EncodeToString(sum)
 	if !now.Before(s.Expires) || now.Sub(s.LastSeen) >= idle {
 		if err := db.DeleteSession(ctx, id); err != nil {
 			return guildhall.Session{}, err
@@ -155,6 +158,62 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 	return db.update(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashSessionID(id))
 		return err
+	})
+}
+
+// ListSessions returns the actor's live sessions, the most recently used
+// first, each named by its Handle.
+func (db *DB) ListSessions(ctx context.Context, a guildhall.Actor, idle time.Duration) ([]guildhall.Session, error) {
+	if err := guildhall.RequirePassword(a, guildhall.OpManageSessions); err != nil {
+		return nil, err
+	}
+	var out []guildhall.Session
+	err := db.view(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT id_hash, created, last_seen, expires FROM sessions
+			WHERE user_id = ? AND expires > ? AND last_seen > ?
+			ORDER BY last_seen DESC, created DESC`, a.UserID, unix(tx.now), unix(tx.now.Add(-idle)))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			s := guildhall.Session{UserID: a.UserID, Username: a.Username, Admin: a.Admin}
+			var sum []byte
+			var created, lastSeen, expires int64
+			if err := rows.Scan(&sum, &created, &lastSeen, &expires); err != nil {
+				return err
+			}
+			s.Handle = hex.EncodeToString(sum)
+			s.Created, s.LastSeen, s.Expires = time.Unix(created, 0).UTC(), time.Unix(lastSeen, 0).UTC(), time.Unix(expires, 0).UTC()
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// EndSession signs out one of the actor's sessions, named by its Handle.
+func (db *DB) EndSession(ctx context.Context, a guildhall.Actor, handle string) error {
+	if err := guildhall.RequirePassword(a, guildhall.OpManageSessions); err != nil {
+		return err
+	}
+	notFound := guildhall.Errorf(guildhall.ENOTFOUND, "You have no such session; it may have ended already.")
+	sum, err := hex.DecodeString(handle)
+	if err != nil || len(sum) != sha256.Size {
+		return notFound
+	}
+	return db.update(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ? AND user_id = ?`, sum, a.UserID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return notFound
+		}
+		return nil
 	})
 }
 

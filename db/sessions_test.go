@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"crypto/sha256"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,112 @@ func TestSessionKeysAreKept(t *testing.T) {
 	again, err := d.SessionKeys(ctx)
 	if err != nil || len(again) != 1 || string(again[0]) != string(first[0]) {
 		t.Fatal("the generated key did not survive a reopen")
+	}
+}
+
+// TestListAndEndSessions: a user sees their own live sessions by handle
+// (never the cookie's id) and ends one; nobody else's.
+func TestListAndEndSessions(t *testing.T) {
+	d, clk := MustOpenDB(t)
+	ctx := context.Background()
+	alice, bob := MustCreateUser(t, d, "alice"), MustCreateUser(t, d, "bob")
+	const idle, absolute = time.Hour, 24 * time.Hour
+	for _, s := range []struct {
+		id   string
+		user int64
+	}{{"alice-laptop", alice.UserID}, {"alice-phone", alice.UserID}, {"bob-laptop", bob.UserID}} {
+		if _, err := d.CreateSession(ctx, s.id, s.user, nil, idle, absolute); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Minute)
+	}
+	current, err := d.Session(ctx, "alice-laptop", idle) // used last: listed first
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := d.ListSessions(ctx, alice, idle)
+	if err != nil || len(list) != 2 || list[0].Handle != current.Handle {
+		t.Fatalf("alice's sessions: %+v %v; want 2, the current first", list, err)
+	}
+	for _, s := range list {
+		if len(s.Handle) != 64 || strings.Contains(s.Handle, "alice") {
+			t.Errorf("handle %q is not the hex of a hash", s.Handle)
+		}
+	}
+	// Bob cannot end alice's session; an API key cannot list or end any.
+	wantCode(t, d.EndSession(ctx, bob, list[1].Handle), guildhall.ENOTFOUND)
+	wantCode(t, d.EndSession(ctx, alice, "not-hex"), guildhall.ENOTFOUND)
+	_, err = d.ListSessions(ctx, guildhall.Actor{UserID: alice.UserID, Auth: guildhall.AuthAPIKey}, idle)
+	wantCode(t, err, guildhall.EFORBIDDEN)
+	wantCode(t, d.EndSession(ctx, guildhall.Actor{UserID: alice.UserID, Auth: guildhall.AuthAPIKey}, list[1].Handle), guildhall.EFORBIDDEN)
+	if err := d.EndSession(ctx, alice, list[1].Handle); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Session(ctx, "alice-phone", idle); guildhall.ErrorCode(err) != guildhall.EUNAUTHORIZED {
+		t.Fatalf("the ended session still works: %v", err)
+	}
+	if _, err := d.Session(ctx, "bob-laptop", idle); err != nil {
+		t.Fatalf("bob's session ended too: %v", err)
+	}
+	// Idle sessions are not listed.
+	clk.Advance(idle)
+	if list, err := d.ListSessions(ctx, alice, idle); err != nil || len(list) != 0 {
+		t.Fatalf("after the idle timeout: %+v %v", list, err)
+	}
+}
+
+// TestChangePassword: the new password works, the old one not; every
+// browser session and sign-in token of the user ends, API keys and others'
+// sessions stay; neither a key nor a token may change it.
+func TestChangePassword(t *testing.T) {
+	d, _ := MustOpenDB(t)
+	ctx := context.Background()
+	alice, bob := MustCreateUser(t, d, "alice"), MustCreateUser(t, d, "bob")
+	const idle, absolute = time.Hour, 24 * time.Hour
+	for id, user := range map[string]int64{"a1": alice.UserID, "a2": alice.UserID, "b1": bob.UserID} {
+		if _, err := d.CreateSession(ctx, id, user, nil, idle, absolute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, key, err := d.CreateAPIKey(ctx, alice, "script")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := d.CreateToken(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaKey, viaToken := alice, alice
+	viaKey.Auth, viaToken.Auth = guildhall.AuthAPIKey, guildhall.AuthToken
+	wantCode(t, d.ChangePassword(ctx, viaKey, "a brand new password"), guildhall.EFORBIDDEN)
+	wantCode(t, d.ChangePassword(ctx, viaToken, "a brand new password"), guildhall.EFORBIDDEN)
+	wantCode(t, d.ChangePassword(ctx, alice, "short"), guildhall.EINVALID)
+	if _, err := d.Session(ctx, "a1", idle); err != nil {
+		t.Fatalf("a refused change ended a session: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, guildhall.Credentials{Token: token}); err != nil {
+		t.Fatalf("a refused change ended a sign-in token: %v", err)
+	}
+	if err := d.ChangePassword(ctx, alice, "a brand new password"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a1", "a2"} {
+		if _, err := d.Session(ctx, id, idle); guildhall.ErrorCode(err) != guildhall.EUNAUTHORIZED {
+			t.Errorf("session %s survived the change: %v", id, err)
+		}
+	}
+	if _, err := d.Session(ctx, "b1", idle); err != nil {
+		t.Errorf("bob's session ended: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, guildhall.Credentials{Token: token}); guildhall.ErrorCode(err) != guildhall.EUNAUTHORIZED {
+		t.Errorf("alice's sign-in token survived the change: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: key}); err != nil {
+		t.Errorf("the API key stopped working: %v", err)
+	}
+	_, err = d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "password-alice"})
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+	if _, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "a brand new password"}); err != nil {
+		t.Fatalf("the new password: %v", err)
 	}
 }

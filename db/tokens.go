@@ -90,27 +90,10 @@ func (db *DB) EndToken(ctx context.Context, a guildhall.Actor, token string) err
 	})
 }
 
-// EndTokens ends every sign-in token of the actor's user, as changing the
-// password must (a token is a password login's stand-in). It returns how
-// many were live. A change of password calls tx.endTokens in its own
-// transaction instead.
-func (db *DB) EndTokens(ctx context.Context, a guildhall.Actor) (int, error) {
-	var n int
-	err := db.update(ctx, func(tx *Tx) error {
-		var err error
-		n, err = tx.endTokens(ctx, a.UserID)
-		return err
-	})
-	return n, err
-}
-
-// endTokens deletes every sign-in token of the user, and counts the live ones.
-func (tx *Tx) endTokens(ctx context.Context, userID int64) (int, error) {
-	var live int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM auth_tokens WHERE user_id = ? AND expires > ?`,
-		userID, unix(tx.now)).Scan(&live); err != nil {
-		return 0, err
-	}
+// endTokens deletes every sign-in token of the user, as changing the
+// password must (a token is a password login's stand-in), in the caller's
+// transaction.
+func (tx *Tx) endTokens(ctx context.Context, userID int64) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ?`, userID)
-	return live, err
+	return err
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // TestTokensLifecycle: a password sign-in mints a token that stands in for
-// it until it expires, is logged out, or the user's tokens are ended; it
+// it until it expires, is logged out, or the user's password changes; it
 // is stored hashed, and an API key or a token mints none.
 func TestTokensLifecycle(t *testing.T) {
 	ctx := context.Background()
@@ -70,17 +70,21 @@ func TestTokensLifecycle(t *testing.T) {
 	_, err = d.Authenticate(ctx, guildhall.Credentials{Token: token})
 	wantCode(t, err, guildhall.EUNAUTHORIZED)
 
-	// EndTokens ends every token of the user, and no one else's.
+	// Changing the password ends every token of the user, and no one else's.
 	bob := MustCreateUser(t, d, "bob")
 	bobs, _, _ := d.CreateToken(ctx, bob)
 	first, _, _ := d.CreateToken(ctx, alice)
 	second, _, _ := d.CreateToken(ctx, alice)
-	if n, err := d.EndTokens(ctx, alice); err != nil || n != 2 {
-		t.Fatalf("EndTokens: %d %v", n, err)
+	if err := d.ChangePassword(ctx, alice, "a brand new password"); err != nil {
+		t.Fatal(err)
 	}
 	for _, tok := range []string{first, second} {
 		_, err := d.Authenticate(ctx, guildhall.Credentials{Token: tok})
 		wantCode(t, err, guildhall.EUNAUTHORIZED)
+	}
+	var left int
+	if err := queryRow(t, path, `SELECT count(*) FROM auth_tokens`, &left); err != nil || left != 1 {
+		t.Fatalf("%d tokens stored after alice's change, want bob's alone: %v", left, err)
 	}
 	if _, err := d.Authenticate(ctx, guildhall.Credentials{Token: bobs}); err != nil {
 		t.Fatalf("bob's token ended with alice's: %v", err)
@@ -114,4 +118,5 @@ func TestTokenPowers(t *testing.T) {
 	wantCode(t, err, guildhall.EFORBIDDEN)
 	_, err = d.LoginMemberships(ctx, a)
 	wantCode(t, err, guildhall.EFORBIDDEN)
+	wantCode(t, d.ChangePassword(ctx, a, "a brand new password"), guildhall.EFORBIDDEN)
 }

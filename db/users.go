@@ -77,6 +77,9 @@ func (db *DB) Authenticate(ctx context.Context, c guildhall.Credentials) (guildh
 	case c.Token != "":
 		return db.authenticateToken(ctx, c.Token)
 	case c.Username != "" || c.Password != "":
+		// Usernames are lower-case: "Alice" signs in alice, and counts
+		// towards alice's throttle, so case cannot buy more guesses.
+		c.Username = guildhall.FoldUsername(c.Username)
 		if c.Username == "" || c.Password == "" {
 			return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication with a password needs both username and password.")
 		}
@@ -119,6 +122,39 @@ func (db *DB) authenticatePassword(ctx context.Context, username, password strin
 		return guildhall.Actor{}, errBadCredentials
 	}
 	return a, nil
+}
+
+// ChangePassword sets the actor's password, which only a password may
+// authorize (not an API key, nor a sign-in token), and ends every browser
+// session and every sign-in token of theirs in the same transaction; API
+// keys stay. A page that changes the password signs its own browser in
+// again with a new session.
+func (db *DB) ChangePassword(ctx context.Context, a guildhall.Actor, newPassword string) error {
+	if err := guildhall.RequirePassword(a, guildhall.OpChangePassword); err != nil {
+		return err
+	}
+	if err := guildhall.ValidatePassword(newPassword); err != nil {
+		return err
+	}
+	hash, err := db.hasher.Hash(ctx, newPassword)
+	if err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, a.UserID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return guildhall.Errorf(guildhall.ENOTFOUND, "Your account no longer exists.")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, a.UserID); err != nil {
+			return err
+		}
+		return tx.endTokens(ctx, a.UserID)
+	})
 }
 
 // SignUp creates an ordinary user for a caller who is not signed in, if

@@ -89,7 +89,8 @@ func (s *Server) handleAPI(c echo.Context) error {
 }
 
 // idempotencyKey reads the request's Idempotency-Key for fn: "" when there
-// is none, or when fn only reads (a retry of a read is always safe).
+// is none, or when fn only reads (a retry of a read is always safe); a
+// refusal when fn mints a secret or sets a password (see effect).
 func idempotencyKey(r *http.Request, fn *function) (string, error) {
 	keys := r.Header.Values(HeaderIdempotencyKey)
 	switch {
@@ -97,6 +98,8 @@ func idempotencyKey(r *http.Request, fn *function) (string, error) {
 		return "", nil
 	case fn.effect == mintsSecret:
 		return "", guildhall.Errorf(guildhall.EINVALID, "%s takes no Idempotency-Key: its answer is a new secret, which the server never stores, so it cannot be given again.", fn.Name)
+	case fn.effect == setsPassword:
+		return "", guildhall.Errorf(guildhall.EINVALID, "%s takes no Idempotency-Key: a key is kept with a fast hash of the arguments, and a password must never be. After a lost answer, sign in with the new password to see whether the change took.", fn.Name)
 	case len(keys) > 1:
 		return "", guildhall.Errorf(guildhall.EINVALID, "Give Idempotency-Key once.")
 	}

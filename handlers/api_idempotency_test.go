@@ -225,3 +225,34 @@ func TestInviteUsersThroughAPI(t *testing.T) {
 		t.Fatalf("members: %v", members.Memberships)
 	}
 }
+
+// TestConsoleWritesAreIdempotent: the console's writes take an
+// Idempotency-Key like every write. A retry of decline_all_invitations
+// gets the first count again and declines nothing more, though a new
+// invitation has come in meanwhile; a new key declines it.
+func TestConsoleWritesAreIdempotent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	invite := func(org int64) {
+		w.env.ok("invite_user_to_organization", map[string]any{"auth": w.keyAuth(), "organization_id": org, "username_to_invite": "bob"})
+	}
+	invite(w.orgID)
+	decline := map[string]any{"auth": pw("bob")}
+	first := w.env.do(keyed("decline_all_invitations", "decline-1", decline))
+	if first.Status != http.StatusOK || string(first.Result) != `{"declined":1}` {
+		t.Fatalf("first: %d %s", first.Status, first.Raw)
+	}
+	var org struct {
+		ID int64 `json:"organization_id"`
+	}
+	json.Unmarshal(w.env.ok("create_organization", map[string]any{"auth": w.keyAuth(), "organization_name": "Second"}), &org)
+	invite(org.ID)
+	before := w.env.snapshot()
+	again := w.env.do(keyed("decline_all_invitations", "decline-1", decline))
+	if again.Raw != first.Raw || again.Header.Get("Idempotent-Replayed") != "true" || w.env.snapshot() != before {
+		t.Fatalf("retry: %d %s %v", again.Status, again.Raw, again.Header)
+	}
+	if r := w.env.do(keyed("decline_all_invitations", "decline-2", decline)); string(r.Result) != `{"declined":1}` || r.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("a new key: %d %s", r.Status, r.Raw)
+	}
+}

@@ -243,7 +243,7 @@ func TestCredentialsRefusedByPasswordFunctions(t *testing.T) {
 	}
 	json.Unmarshal(w.env.do(httptest.NewRequest(http.MethodGet, "/api/help", nil)).Result, &help)
 	// Arguments each password function needs beyond auth.
-	extra := map[string]map[string]any{"delete_api_key": {"api_key_id": 1}}
+	extra := map[string]map[string]any{"delete_api_key": {"api_key_id": 1}, "change_password": {"new_password": "a new password"}}
 	refuse := func(fn, secret, refusal string) {
 		t.Helper()
 		args := map[string]any{}
@@ -280,7 +280,7 @@ func TestCredentialsRefusedByPasswordFunctions(t *testing.T) {
 			refuse(fn.Name, w.key, "An API key cannot ")
 		}
 	}
-	if got := strings.Join(passwordOnly, " "); got != "login create_api_key" {
+	if got := strings.Join(passwordOnly, " "); got != "login create_api_key change_password" {
 		t.Errorf("functions that need the password itself: %s", got)
 	}
 	if got := strings.Join(passwordOrToken, " "); got != "fetch_api_keys delete_api_key" {
@@ -401,7 +401,8 @@ func TestPingAndHelp(t *testing.T) {
 	for _, f := range help.Functions {
 		names = append(names, f.Name)
 	}
-	want := "add_user login logout create_api_key fetch_api_keys delete_api_key create_organization invite_user_to_organization invite_users_to_organization resolve_organization_invitation fetch_memberships fetch_memberships_of_organization change_organization_member_role revoke_organization_invitation remove_organization_member fetch_organization_audit_log function_help"
+	want := "add_user login logout create_api_key fetch_api_keys delete_api_key create_organization invite_user_to_organization invite_users_to_organization resolve_organization_invitation fetch_memberships fetch_memberships_of_organization change_organization_member_role revoke_organization_invitation remove_organization_member fetch_organization_audit_log " +
+		"leave_organization transfer_organization_ownership update_organization delete_organization resend_organization_invitation change_password decline_all_invitations function_help"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("help lists %v", names)
 	}
@@ -462,6 +463,7 @@ func TestErrorClasses(t *testing.T) {
 		{"bulk row bad role", "POST", "/api/invite_users_to_organization", inv(`,"invitations":[{"username_to_invite":"bob"},{"username_to_invite":"bob","member_class":"boss"}]`), nil, 400, "invalid_request", `"invitations[1].member_class" must be one of`},
 		{"bulk row not an object", "POST", "/api/invite_users_to_organization", inv(`,"invitations":["bob"]`), nil, 400, "invalid_request", `"invitations[0]" must be an object, not a string`},
 		{"key on a secret", "POST", "/api/create_api_key", `{"auth":{"username":"alice","password":"password-alice"}}`, map[string]string{"Idempotency-Key": "k1"}, 400, "invalid_request", "create_api_key takes no Idempotency-Key"},
+		{"key on a password change", "POST", "/api/change_password", `{"auth":{"username":"alice","password":"password-alice"},"new_password":"a brand new password"}`, map[string]string{"Idempotency-Key": "k1"}, 400, "invalid_request", "change_password takes no Idempotency-Key"},
 		{"bad idempotency key", "POST", "/api/invite_user_to_organization", inv(`,"username_to_invite":"bob"`), map[string]string{"Idempotency-Key": "tab\tkey"}, 400, "invalid_request", "Idempotency-Key must be printable"},
 		{"both body and query", "POST", "/api/invite_user_to_organization?parameters=%7B%7D", inv(`,"username_to_invite":"bob"`), nil, 400, "invalid_request", "not both"},
 		{"unknown query parameter", "GET", "/api/invite_user_to_organization?org=1", inv(`,"username_to_invite":"bob"`), nil, 400, "invalid_request", `Unknown query parameter "org"`},

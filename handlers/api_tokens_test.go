@@ -69,6 +69,51 @@ func TestQueryLakeClientSignIn(t *testing.T) {
 	}
 }
 
+// TestChangePasswordEndsTokens: a sign-in token may not change the
+// password; once the password changes, through the API, every token of
+// the user stops working in every form it is sent in, while API keys and
+// others' tokens go on.
+func TestChangePasswordEndsTokens(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var login struct {
+		Auth string `json:"auth"`
+	}
+	json.Unmarshal(w.env.ok("login", map[string]any{"auth": pw("alice")}), &login)
+	var bobs struct {
+		Auth string `json:"auth"`
+	}
+	json.Unmarshal(w.env.ok("login", map[string]any{"auth": pw("bob")}), &bobs)
+	change := map[string]any{"auth": login.Auth, "new_password": "a brand new password"}
+	before := w.env.snapshot()
+	if r := w.env.call("change_password", change); r.Status != http.StatusForbidden || !strings.HasPrefix(r.Error, "A sign-in token cannot change the password") {
+		t.Fatalf("a token changing the password: %d %s", r.Status, r.Raw)
+	}
+	if w.env.snapshot() != before {
+		t.Fatal("a refused change changed the database")
+	}
+
+	change["auth"] = pw("alice")
+	w.env.ok("change_password", change)
+	for _, token := range []string{login.Auth, w.token} {
+		for _, auth := range []any{token, map[string]any{"oauth2": token}} {
+			if r := w.env.call("fetch_memberships", map[string]any{"auth": auth}); r.Status != http.StatusUnauthorized || !strings.Contains(r.Error, "Invalid sign-in token") {
+				t.Errorf("token as %v after the change: %d %s", auth, r.Status, r.Raw)
+			}
+		}
+		req := httptest.NewRequest(http.MethodPost, "/api/fetch_memberships", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if r := w.env.do(req); r.Status != http.StatusUnauthorized {
+			t.Errorf("Bearer token after the change: %d %s", r.Status, r.Raw)
+		}
+	}
+	w.env.ok("fetch_memberships", map[string]any{"auth": w.keyAuth()})
+	w.env.ok("fetch_memberships", map[string]any{"auth": bobs.Auth})
+	// The new password signs in, and hands out a token that works.
+	json.Unmarshal(w.env.ok("login", map[string]any{"auth": map[string]any{"username": "alice", "password": "a brand new password"}}), &login)
+	w.env.ok("fetch_memberships", map[string]any{"auth": login.Auth})
+}
+
 // TestFunctionHelp: function_help lists every function in QueryLake's
 // format, from the registry.
 func TestFunctionHelp(t *testing.T) {
@@ -104,7 +149,7 @@ func TestFunctionHelp(t *testing.T) {
 	if got := fmt.Sprint(bulk.FunctionArgs[2:]); got != "[{invitations List[dict] } {all_or_nothing bool False}]" {
 		t.Errorf("invite_users_to_organization's arguments: %s", got)
 	}
-	if len(specs) != len(byName) || len(specs) < 17 || len(specs[byName["add_user"]].FunctionArgs) != 2 {
+	if len(specs) != len(byName) || len(specs) < 24 || len(specs[byName["add_user"]].FunctionArgs) != 2 {
 		t.Errorf("%d specs: %v", len(specs), byName)
 	}
 }

@@ -166,9 +166,11 @@ func (s *Server) renderErrorPage(c echo.Context, class errorClass, message strin
 	setPageHeaders(c.Response().Header())
 	var err error
 	if isHTMX(c) {
-		c.Response().Header().Set("HX-Retarget", "#status")
+		// Beside what the request targeted (the member list, say), with any
+		// confirmation dialog closed: the action it asked about was refused.
+		c.Response().Header().Set("HX-Retarget", views.StatusAreaFor(c.Request().Header.Get("HX-Target")))
 		c.Response().Header().Set("HX-Reswap", "innerHTML")
-		err = render(c, class.status, views.StatusLine(views.Flash{Kind: views.FlashError, Message: message}))
+		err = render(c, class.status, views.ErrorLine(message))
 	} else {
 		if _, err := s.loadSession(c); err != nil {
 			// The session store is what failed: show the page to nobody in particular.

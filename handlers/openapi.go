@@ -90,7 +90,7 @@ func (s *Server) openAPIDocument() object {
 				"as a JSON object in the body, or URL-encoded in ?parameters=. The body is read as JSON whatever its Content-Type says. " +
 				"Credentials go in the arguments as auth, or in an Authorization: Bearer header (an API key or a sign-in token). " +
 				"Every answer is an envelope: {\"success\": true, \"result\": ...} or {\"success\": false, \"error\": ..., \"code\": ...}. " +
-				"Writes take an Idempotency-Key header. docs/API.md has the rules.",
+				"Writes take an Idempotency-Key header, except those that answer with a new secret or set a password. docs/API.md has the rules.",
 		},
 		"tags": []object{
 			{"name": "functions", "description": "The API functions, one path each, as /api/help lists them."},

@@ -139,3 +139,17 @@ func parseID(c echo.Context, name, what string) (int64, error) {
 	}
 	return id, nil
 }
+
+// confirm answers the GET of a destructive action's URL with the question
+// before it: to htmx a dialog for the page's dialog slot, to a browser
+// without JavaScript a page of its own. Either posts to the same URL
+// (unless conf.Action says otherwise).
+func (s *Server) confirm(c echo.Context, conf views.Confirmation) error {
+	if conf.Action == "" {
+		conf.Action = c.Request().URL.Path
+	}
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.ConfirmDialog(s.web.csrf.token(c, sessionOf(c)), conf))
+	}
+	return render(c, http.StatusOK, views.ConfirmPage(s.pageTakingFlashes(c, conf.Title, ""), conf))
+}

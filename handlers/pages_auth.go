@@ -94,6 +94,7 @@ func (s *Server) handleSignup(c echo.Context) error {
 	password := formValue(c, "password")
 	if password != formValue(c, "password_confirm") {
 		f.Error = "The two passwords differ; type the same password twice."
+		f.PasswordMismatch = true
 		return render(c, http.StatusBadRequest, views.SignupPage(s.pageTakingFlashes(c, "Sign up", "signup"), f))
 	}
 	u, err := s.svc.SignUp(c.Request().Context(), f.Username, password, c.RealIP())

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,36 +19,56 @@ func (s *Server) keysView(c echo.Context, a guildhall.Actor) (views.KeysView, er
 	return views.KeysView{Keys: keys}, err
 }
 
-// handleKeys shows the API keys page.
+// handleKeys shows the API keys page: with a key just created, its
+// secret, which the redirect after creating it carried in the session and
+// which takeFlashes deletes from there as this page is shown.
 func (s *Server) handleKeys(c echo.Context) error {
 	a, _ := actorOf(c)
 	v, err := s.keysView(c, a)
 	if err != nil {
 		return err
 	}
+	if created, ok := sessionOf(c).Values[newAPIKeyKey].(string); ok {
+		v.NewKeyTitle, v.NewKey, _ = strings.Cut(created, flashNearSep)
+	}
+	if values, refusal, ok := s.takeForm(c, views.NearKeys); ok {
+		v.Title, v.Error = values.Get("title"), refusal
+	}
 	return render(c, http.StatusOK, views.KeysPage(s.pageTakingFlashes(c, "API keys", "keys"), v))
 }
 
-// handleCreateKey creates a key through the same CreateAPIKey as the API
-// and shows its secret in this answer only: it is never stored, not even
-// in the session.
+// handleCreateKey creates a key through the same CreateAPIKey as the API,
+// and redirects to the keys page, which shows its secret once
+// (Post/Redirect/Get: reloading that page mints no second key). The
+// secret rides in the session until that page is shown, and never again.
 func (s *Server) handleCreateKey(c echo.Context) error {
 	a, _ := actorOf(c)
 	title := formValue(c, "title")
 	k, secret, err := s.svc.CreateAPIKey(c.Request().Context(), a, title)
-	if err != nil && !userFacing(err) {
+	if err != nil {
+		if !userFacing(err) {
+			return err
+		}
+		return s.redirectWithForm(c, "/keys", views.NearKeys, err, url.Values{"title": {title}})
+	}
+	sess := sessionOf(c)
+	sess.Values[newAPIKeyKey] = k.Title + flashNearSep + secret
+	if err := s.web.store.Save(c.Request(), c.Response(), sess); err != nil {
 		return err
 	}
-	v, verr := s.keysView(c, a)
-	if verr != nil {
-		return verr
+	return c.Redirect(http.StatusSeeOther, "/keys")
+}
+
+// handleDeleteKeyConfirm asks before revoking a key.
+func (s *Server) handleDeleteKeyConfirm(c echo.Context) error {
+	if _, err := parseID(c, "id", "API key"); err != nil {
+		return err
 	}
-	if err != nil {
-		v.Title, v.Error = title, guildhall.ErrorMessage(err)
-		return render(c, errorStatus(c, err), views.KeysPage(s.pageTakingFlashes(c, "API keys", "keys"), v))
-	}
-	v.NewKey, v.NewKeyTitle = secret, k.Title
-	return render(c, http.StatusOK, views.KeysPage(s.pageTakingFlashes(c, "API keys", "keys"), v))
+	return s.confirm(c, views.Confirmation{
+		Title:   "Revoke this API key?",
+		Message: "Scripts that use it stop working at once. This cannot be undone.",
+		Button:  "Revoke the key", Back: "/keys",
+	})
 }
 
 // handleDeleteKey revokes a key through the same DeleteAPIKey as the API.
@@ -60,7 +82,7 @@ func (s *Server) handleDeleteKey(c echo.Context) error {
 		if !userFacing(err) {
 			return err
 		}
-		return s.redirectWithFlash(c, "/keys", views.FlashError, guildhall.ErrorMessage(err))
+		return s.redirectNear(c, "/keys", views.NearKeys, views.FlashError, guildhall.ErrorMessage(err))
 	}
-	return s.redirectWithFlash(c, "/keys", views.FlashOK, "API key revoked; it no longer works.")
+	return s.redirectNear(c, "/keys", views.NearKeys, views.FlashOK, "API key revoked; it no longer works.")
 }

@@ -15,10 +15,25 @@ func TestAPIKeysPage(t *testing.T) {
 		t.Fatalf("GET /keys: %d", p.StatusCode)
 	}
 	tok := v.token("/keys")
+	// Post/Redirect/Get: the key is shown on the page after the redirect,
+	// so reloading it mints no second key.
 	p = v.post("/keys", url.Values{"csrf_token": {tok}, "title": {"deploy script"}})
+	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/keys" {
+		t.Fatalf("create: %d %q", p.StatusCode, p.Header.Get("Location"))
+	}
+	var stored string
+	openRaw(t, env.path).QueryRow(`SELECT data FROM sessions`).Scan(&stored)
+	if !strings.Contains(stored, "sk-") {
+		t.Fatal("the redirect does not carry the new key in the session")
+	}
+	p = v.get("/keys")
 	key := text(p.Doc.Find(`[data-testid="new-key-value"]`))
-	if p.StatusCode != http.StatusOK || !strings.HasPrefix(key, "sk-") || len(key) != 51 {
-		t.Fatalf("create: %d key %q", p.StatusCode, key)
+	if !strings.HasPrefix(key, "sk-") || len(key) != 51 || !strings.Contains(text(p.Doc.Find("#new-key-heading")), "deploy script") {
+		t.Fatalf("after the redirect: key %q", key)
+	}
+	openRaw(t, env.path).QueryRow(`SELECT data FROM sessions`).Scan(&stored)
+	if strings.Contains(stored, key) || strings.Contains(stored, "sk-") {
+		t.Fatal("the secret stays in the session after it was shown")
 	}
 	if target, _ := p.Doc.Find(`[data-testid="copy-key"]`).Attr("data-copy-target"); target != "new-key-value" {
 		t.Errorf("copy button targets %q", target)
@@ -41,17 +56,28 @@ func TestAPIKeysPage(t *testing.T) {
 	// Too long a title: the service's message beside the form, title kept.
 	long := strings.Repeat("x", 101)
 	p = v.post("/keys", url.Values{"csrf_token": {tok}, "title": {long}})
-	if p.StatusCode != http.StatusBadRequest || text(p.Doc.Find(`[data-testid="form-error"]`)) == "" || p.Doc.Find(`#key-title`).AttrOr("value", "") != long {
-		t.Errorf("long title: %d %q", p.StatusCode, text(p.Doc.Find(`[data-testid="form-error"]`)))
+	if p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("long title: %d", p.StatusCode)
 	}
-	// Revoke.
-	action, _ := row.Find("form").Attr("action")
+	p = v.get("/keys")
+	if text(p.Doc.Find(`[data-testid="form-error"]`)) == "" || p.Doc.Find(`#key-title`).AttrOr("value", "") != long || p.Doc.Find(`[data-testid="new-key"]`).Length() != 0 {
+		t.Errorf("long title: %q", text(p.Doc.Find(`[data-testid="form-error"]`)))
+	}
+	// Revoke: a confirmation page first (without JavaScript), which posts.
+	action, _ := row.Find(`[data-testid="revoke-key"]`).Attr("href")
+	confirm := v.get(action)
+	if confirm.StatusCode != http.StatusOK || confirm.Doc.Find(`form[data-testid="confirm-form"]`).AttrOr("action", "") != action {
+		t.Fatalf("revoke confirmation: %d", confirm.StatusCode)
+	}
+	if rows := v.get("/keys").Doc.Find(`tr[data-testid="key"]`).Length(); rows != 1 {
+		t.Fatal("asking revoked the key")
+	}
 	p = v.post(action, url.Values{"csrf_token": {tok}})
 	if p.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke: %d", p.StatusCode)
 	}
 	p = v.get("/keys")
-	if p.Doc.Find(`tr[data-testid="key"]`).Length() != 0 || !strings.Contains(text(p.Doc.Find("#status")), "API key revoked") {
+	if p.Doc.Find(`tr[data-testid="key"]`).Length() != 0 || !strings.Contains(text(p.Doc.Find("#keys-status")), "API key revoked") {
 		t.Errorf("after revoke: %q", text(p.Doc.Find("main")))
 	}
 	req, _ = http.NewRequest(http.MethodPost, env.srv.URL+"/api/fetch_memberships", strings.NewReader(`{}`))

@@ -36,11 +36,14 @@ func TestOrganizationPageIsPaged(t *testing.T) {
 	if got, _ := rows.First().Attr("data-username"); got != "newbie" {
 		t.Fatalf("the first row is %q, want the open invitation of newbie", got)
 	}
-	if got := text(first.Doc.Find(`[data-testid="members-total"]`)); got != fmt.Sprintf("(%d)", members+2) {
-		t.Fatalf("total %q, want (%d)", got, members+2)
+	if got := text(first.Doc.Find(`[data-testid="count-all"]`)); got != fmt.Sprint(members+2) {
+		t.Fatalf("total %q, want %d", got, members+2)
 	}
-	if got := text(first.Doc.Find(`[data-testid="members-range"]`)); got != fmt.Sprintf("1–50 of %d", members+2) {
+	if got := text(first.Doc.Find(`[data-testid="members-range"]`).First()); got != fmt.Sprintf("1–50 of %d", members+2) {
 		t.Fatalf("range %q", got)
+	}
+	if first.Doc.Find(`[data-testid="members-pager-top"]`).Length() != 1 || first.Doc.Find(`[data-testid="members-pager-bottom"]`).Length() != 1 {
+		t.Fatal("the pager is not both above and below the list")
 	}
 	next, ok := first.Doc.Find(`[data-testid="members-next"]`).Attr("href")
 	if !ok || first.Doc.Find(`[data-testid="members-prev"]`).Length() != 0 {
@@ -51,8 +54,17 @@ func TestOrganizationPageIsPaged(t *testing.T) {
 	if n := second.Doc.Find(`[data-testid="member"]`).Length(); n != members+2-guildhall.MembersPageSize {
 		t.Fatalf("second page has %d rows, want %d", n, members+2-guildhall.MembersPageSize)
 	}
-	if second.Doc.Find(`[data-testid="members-next"]`).Length() != 0 || second.Doc.Find(`[data-testid="members-prev"]`).Length() != 1 {
-		t.Fatal("the last page links back but not forward")
+	if second.Doc.Find(`[data-testid="members-next"]`).Length() != 0 || second.Doc.Find(`[data-testid="members-prev"]`).Length() != 2 {
+		t.Fatal("the last page links back (above and below the list) but not forward")
+	}
+	// A page past the end says so, and links to the last one.
+	past := v.get(orgPath(orgID) + "?page=9")
+	if got := text(past.Doc.Find(`[data-testid="members-out-of-range"]`)); got != "There is no page 9: this list has 2 pages. Go to the last page." ||
+		past.Doc.Find(`[data-testid="members-range"]`).Length() != 0 {
+		t.Fatalf("past the end: %q", got)
+	}
+	if href, _ := past.Doc.Find(`[data-testid="members-out-of-range"] a`).Attr("href"); href != orgPath(orgID)+"?page=2#members" {
+		t.Fatalf("the last page is %q", href)
 	}
 
 	found := v.get(orgPath(orgID) + "?q=m05")

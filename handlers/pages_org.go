@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -35,50 +37,82 @@ func (s *Server) handleDashboard(c echo.Context) error {
 	return render(c, http.StatusOK, views.DashboardPage(s.pageTakingFlashes(c, "Your organizations", "orgs"), d))
 }
 
-// handleNewOrganizationPage shows the create-organization form.
+// handleNewOrganizationPage shows the create-organization form, with what
+// was sent and why it was refused after a failed post.
 func (s *Server) handleNewOrganizationPage(c echo.Context) error {
-	return render(c, http.StatusOK, views.NewOrganizationPage(s.pageTakingFlashes(c, "New organization", "orgs"), views.NewOrganizationForm{}))
+	var f views.NewOrganizationForm
+	if values, refusal, ok := s.takeForm(c, "new-org"); ok {
+		f = views.NewOrganizationForm{Name: values.Get("organization_name"), Description: values.Get("organization_description"), Error: refusal}
+	}
+	return render(c, http.StatusOK, views.NewOrganizationPage(s.pageTakingFlashes(c, "New organization", "orgs"), f))
 }
 
 // handleCreateOrganization founds an organization through the same
-// CreateOrganization as the API.
+// CreateOrganization as the API. A refusal goes back to the form.
 func (s *Server) handleCreateOrganization(c echo.Context) error {
 	a, _ := actorOf(c)
-	f := views.NewOrganizationForm{Name: formValue(c, "organization_name"), Description: formValue(c, "organization_description")}
-	org, err := s.svc.CreateOrganization(c.Request().Context(), a, f.Name, f.Description)
+	name, description := formValue(c, "organization_name"), formValue(c, "organization_description")
+	org, err := s.svc.CreateOrganization(c.Request().Context(), a, name, description)
 	if err != nil {
 		if !userFacing(err) {
 			return err
 		}
-		f.Error = guildhall.ErrorMessage(err)
-		return render(c, errorStatus(c, err), views.NewOrganizationPage(s.pageTakingFlashes(c, "New organization", "orgs"), f))
+		return s.redirectWithForm(c, "/orgs/new", "new-org", err, url.Values{"organization_name": {name}, "organization_description": {description}})
 	}
-	return s.redirectWithFlash(c, "/orgs/"+strconv.FormatInt(org.ID, 10), views.FlashOK,
-		"Created "+org.Name+". You are its owner; invite people below.")
+	return s.redirectNear(c, orgPath(org.ID), views.NearInvite, views.FlashOK,
+		"Created "+org.Name+". You are its owner; invite people here.")
 }
+
+// orgPath is an organization's page.
+func orgPath(id int64) string { return "/orgs/" + strconv.FormatInt(id, 10) }
 
 // maxMembersPageNumber bounds ?page= so the offset stays an int on any platform.
 const maxMembersPageNumber = 1_000_000
 
+// membersListQuery reads what the member list shows from the page's URL:
+// ?q= searches usernames, ?status= and ?role= filter, ?sort= orders, and
+// ?page= counts from 1. An htmx request comes from the page, whose URL
+// htmx sends in HX-Current-URL: the list it answers with keeps the
+// filters the person was looking at.
+func membersListQuery(c echo.Context) views.MembersListQuery {
+	values := c.QueryParams()
+	if isHTMX(c) {
+		if u, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil {
+			values = u.Query()
+		}
+	}
+	pageNo, _ := strconv.Atoi(values.Get("page"))
+	return views.MembersListQuery{
+		Search: values.Get("q"),
+		Status: guildhall.MemberFilter(values.Get("status")),
+		Role:   guildhall.Role(values.Get("role")),
+		Sort:   guildhall.MemberSort(values.Get("sort")),
+		Page:   max(1, min(pageNo, maxMembersPageNumber)),
+	}
+}
+
 // organizationView gathers the organization page. The audit trail is
 // fetched for those guildhall.CanReadAuditLog lets read it, the rule the
-// service applies and the view shows the section by.
+// service applies and the view shows the section by; the list's "All"
+// includes expired invitations for those guildhall.CanSeeExpiredInvitations
+// lets see them.
 func (s *Server) organizationView(c echo.Context, a guildhall.Actor, orgID int64) (views.OrganizationView, error) {
 	ctx := c.Request().Context()
 	org, role, err := s.svc.Organization(ctx, a, orgID)
 	if err != nil {
 		return views.OrganizationView{}, err
 	}
-	// The list is paged (a large organization has thousands of members):
-	// ?q= searches usernames, ?page= counts from 1. After an htmx post the
-	// query is empty, so the first page shows, with open invitations on top.
-	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
-	pageNo = max(1, min(pageNo, maxMembersPageNumber))
-	members, err := s.svc.ListMembersPage(ctx, a, orgID, c.QueryParam("q"), (pageNo-1)*guildhall.MembersPageSize, guildhall.MembersPageSize)
+	list := membersListQuery(c)
+	q := guildhall.MembersQuery{Search: list.Search, Status: list.Status, Role: list.Role, Sort: list.Sort,
+		Offset: (list.Page - 1) * guildhall.MembersPageSize, Limit: guildhall.MembersPageSize}
+	if q.Status == guildhall.MembersCurrent && guildhall.CanSeeExpiredInvitations(role) {
+		q.Status = guildhall.MembersAll
+	}
+	members, err := s.svc.ListMembersPage(ctx, a, orgID, q)
 	if err != nil {
 		return views.OrganizationView{}, err
 	}
-	v := views.OrganizationView{Org: org, Role: role, Me: a.Username, Members: members.Members, MembersPage: members, Now: time.Now()}
+	v := views.OrganizationView{Org: org, Role: role, Me: a.Username, Members: members.Members, MembersPage: members, List: list, Now: members.AsOf}
 	if guildhall.CanReadAuditLog(role) {
 		if v.Audit, err = s.svc.AuditLog(ctx, a, orgID, auditPageLimit); err != nil {
 			return views.OrganizationView{}, err
@@ -88,7 +122,9 @@ func (s *Server) organizationView(c echo.Context, a guildhall.Actor, orgID int64
 	return v, nil
 }
 
-// handleOrganization shows one organization.
+// handleOrganization shows one organization, with the invite forms as a
+// no-JavaScript invitation left them (the single form refused, or the bulk
+// form with each row's outcome).
 func (s *Server) handleOrganization(c echo.Context) error {
 	a, _ := actorOf(c)
 	orgID, err := parseID(c, "id", "organization")
@@ -99,5 +135,178 @@ func (s *Server) handleOrganization(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if values, refusal, ok := s.takeForm(c, views.NearInvite); ok {
+		v.Invite = views.InviteForm{Username: values.Get("username_to_invite"), Role: guildhall.Role(values.Get("member_class")), Error: refusal}
+	}
+	if values, refusal, ok := s.takeForm(c, bulkInviteForm); ok {
+		v.Bulk = bulkFormFrom(values, refusal)
+	}
 	return render(c, http.StatusOK, views.OrganizationPage(s.pageTakingFlashes(c, v.Org.Name, "orgs"), v))
+}
+
+// settingsView gathers the settings page, with the forms as a refused
+// post left them.
+func (s *Server) settingsView(c echo.Context, a guildhall.Actor, orgID int64) (views.SettingsView, error) {
+	org, role, err := s.svc.Organization(c.Request().Context(), a, orgID)
+	v := views.SettingsView{Org: org, Role: role}
+	if values, refusal, ok := s.takeForm(c, views.NearDetails); ok {
+		v.Details = views.DetailsForm{Name: values.Get("organization_name"), Description: values.Get("organization_description"), Error: refusal}
+	}
+	if values, refusal, ok := s.takeForm(c, views.NearTransfer); ok {
+		v.TransferTo, v.TransferError = values.Get("username"), refusal
+	}
+	return v, err
+}
+
+// handleSettings shows an organization's settings.
+func (s *Server) handleSettings(c echo.Context) error {
+	a, _ := actorOf(c)
+	orgID, err := parseID(c, "id", "organization")
+	if err != nil {
+		return err
+	}
+	v, err := s.settingsView(c, a, orgID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.SettingsPage(s.pageTakingFlashes(c, "Settings of "+v.Org.Name, "orgs"), v))
+}
+
+// handleUpdateOrganization renames and describes an organization through
+// the same UpdateOrganization as update_organization.
+func (s *Server) handleUpdateOrganization(c echo.Context) error {
+	a, _ := actorOf(c)
+	orgID, err := parseID(c, "id", "organization")
+	if err != nil {
+		return err
+	}
+	name, description := formValue(c, "organization_name"), formValue(c, "organization_description")
+	back := orgPath(orgID) + "/settings"
+	if _, err := s.svc.UpdateOrganization(c.Request().Context(), a, orgID, &name, &description); err != nil {
+		if !userFacing(err) {
+			return err
+		}
+		return s.redirectWithForm(c, back, views.NearDetails, err, url.Values{"organization_name": {name}, "organization_description": {description}})
+	}
+	return s.redirectNear(c, back, views.NearDetails, views.FlashOK, "Saved.")
+}
+
+// handleTransferConfirm asks before handing an organization over to the
+// member named in ?username=.
+func (s *Server) handleTransferConfirm(c echo.Context) error {
+	orgID, org, err := s.orgForConfirm(c)
+	if err != nil {
+		return err
+	}
+	username := guildhall.FoldUsername(c.QueryParam("username"))
+	if username == "" {
+		return guildhall.Errorf(guildhall.EINVALID, "Name the member who should become owner.")
+	}
+	return s.confirm(c, views.Confirmation{
+		Title:   "Make " + username + " the owner of " + org.Name + "?",
+		Message: username + " becomes an owner, and you become an admin: you can no longer delete " + org.Name + " or hand it over.",
+		Button:  "Transfer ownership", Back: orgPath(orgID) + "/settings",
+		Fields: []views.HiddenField{{Name: "username", Value: username}},
+	})
+}
+
+// handleTransfer hands an organization over through the same
+// TransferOwnership as transfer_organization_ownership.
+func (s *Server) handleTransfer(c echo.Context) error {
+	a, _ := actorOf(c)
+	orgID, err := parseID(c, "id", "organization")
+	if err != nil {
+		return err
+	}
+	username := formValue(c, "username")
+	if err := s.svc.TransferOwnership(c.Request().Context(), a, orgID, username); err != nil {
+		if !userFacing(err) {
+			return err
+		}
+		return s.redirectWithForm(c, orgPath(orgID)+"/settings", views.NearTransfer, err, url.Values{"username": {username}})
+	}
+	return s.redirectNear(c, orgPath(orgID), views.NearMembers, views.FlashOK,
+		guildhall.FoldUsername(username)+" is now an owner; you are an admin.")
+}
+
+// handleLeaveConfirm asks before leaving an organization.
+func (s *Server) handleLeaveConfirm(c echo.Context) error {
+	orgID, org, err := s.orgForConfirm(c)
+	if err != nil {
+		return err
+	}
+	return s.confirm(c, views.Confirmation{
+		Title:   "Leave " + org.Name + "?",
+		Message: "You lose access to " + org.Name + " at once; someone must invite you again for you to come back.",
+		Button:  "Leave " + org.Name, Back: orgPath(orgID),
+	})
+}
+
+// handleLeave leaves through the same LeaveOrganization as leave_organization.
+func (s *Server) handleLeave(c echo.Context) error {
+	a, _ := actorOf(c)
+	orgID, err := parseID(c, "id", "organization")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	org, _, err := s.svc.Organization(ctx, a, orgID)
+	if err == nil {
+		err = s.svc.LeaveOrganization(ctx, a, orgID)
+	}
+	if err != nil {
+		if !userFacing(err) {
+			return err
+		}
+		return s.redirectNear(c, orgPath(orgID), views.NearMembers, views.FlashError, guildhall.ErrorMessage(err))
+	}
+	return s.redirectWithFlash(c, "/", views.FlashOK, "You left "+org.Name+".")
+}
+
+// handleDeleteConfirm asks an owner to type the organization's name
+// before deleting it; a refused deletion comes back here with its message.
+func (s *Server) handleDeleteConfirm(c echo.Context) error {
+	orgID, org, err := s.orgForConfirm(c)
+	if err != nil {
+		return err
+	}
+	conf := views.Confirmation{
+		Title:   "Delete " + org.Name + "?",
+		Message: "Its members, invitations and audit trail are deleted with it. This cannot be undone.",
+		Button:  "Delete this organization", Back: orgPath(orgID) + "/settings", TypeName: org.Name,
+	}
+	if _, refusal, ok := s.takeForm(c, "delete"); ok {
+		conf.Error = refusal
+	}
+	return s.confirm(c, conf)
+}
+
+// handleDelete deletes through the same DeleteOrganization as
+// delete_organization.
+func (s *Server) handleDelete(c echo.Context) error {
+	a, _ := actorOf(c)
+	orgID, err := parseID(c, "id", "organization")
+	if err != nil {
+		return err
+	}
+	typed := formValue(c, "confirm_name")
+	if err := s.svc.DeleteOrganization(c.Request().Context(), a, orgID, typed); err != nil {
+		if !userFacing(err) || guildhall.ErrorCode(err) != guildhall.EINVALID {
+			return err
+		}
+		return s.redirectWithForm(c, orgPath(orgID)+"/delete", "delete", err, nil)
+	}
+	return s.redirectWithFlash(c, "/", views.FlashOK, "Deleted "+strings.TrimSpace(typed)+".")
+}
+
+// orgForConfirm reads the organization a confirmation asks about: the
+// visitor must be a member to be asked anything about it.
+func (s *Server) orgForConfirm(c echo.Context) (int64, guildhall.Organization, error) {
+	a, _ := actorOf(c)
+	orgID, err := parseID(c, "id", "organization")
+	if err != nil {
+		return 0, guildhall.Organization{}, err
+	}
+	org, _, err := s.svc.Organization(c.Request().Context(), a, orgID)
+	return orgID, org, err
 }

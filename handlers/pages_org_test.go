@@ -88,19 +88,26 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("second accept flash: %q", got)
 	}
 
-	// Decline: the invitation goes, and the dashboard says so.
+	// Decline: asked first, then the invitation goes, and the dashboard
+	// says so beside the invitations.
 	third := w.env.org(w.bob, "Thirdco")
 	if _, err := w.env.store.InviteUser(context.Background(), w.bob, third, "mary", guildhall.RoleViewer); err != nil {
 		t.Fatal(err)
 	}
 	p = v.get("/")
-	action, _ = p.Doc.Find(`[data-testid="invitation"][data-org="Thirdco"] form:has([data-testid="decline"])`).Attr("action")
+	if p.Doc.Find(`[data-testid="decline-all"]`).Length() != 0 {
+		t.Error("Decline all is offered for a single invitation")
+	}
+	action, _ = p.Doc.Find(`[data-testid="invitation"][data-org="Thirdco"] [data-testid="decline"]`).Attr("href")
+	if q := v.get(action); q.StatusCode != http.StatusOK || !strings.Contains(text(q.Doc.Find("h1")), "Thirdco") {
+		t.Fatalf("decline confirmation: %d %q", q.StatusCode, text(q.Doc.Find("h1")))
+	}
 	p = v.post(action, url.Values{"csrf_token": {v.token("/")}})
-	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/" {
+	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/#invitations" {
 		t.Fatalf("decline: %d %q", p.StatusCode, p.Header.Get("Location"))
 	}
 	p = v.get("/")
-	if text(p.Doc.Find(`#status`)) != "Invitation declined." || p.Doc.Find(`[data-testid="invitation"]`).Length() != 0 {
+	if text(p.Doc.Find(`#invitations-status`)) != "Invitation declined." || p.Doc.Find(`[data-testid="invitation"]`).Length() != 0 {
 		t.Errorf("after decline: %q", text(p.Doc.Find("main")))
 	}
 	if slices.Contains(w.env.memberships(w.bob, third), "mary:viewer:pending") {
@@ -168,7 +175,7 @@ func TestOrganizationPageByRole(t *testing.T) {
 				t.Errorf("pending row: %q", text(bob))
 			}
 			vera := p.Doc.Find(`tr[data-username="vera"]`)
-			if text(vera.Find(`[data-testid="member-status"]`)) != "active" || text(vera.Find(`[data-testid="role"]`)) != "viewer" {
+			if text(vera.Find(`[data-testid="member-status"]`)) != "active" || vera.Find(`option[selected], [data-testid="role"]`).AttrOr("value", text(vera.Find(`[data-testid="role"]`))) != "viewer" {
 				t.Errorf("active row: %q", text(vera))
 			}
 			if got := bob.Find(`[data-testid="revoke"]`).Length() == 1; got != tt.revokeBob {
@@ -233,9 +240,13 @@ func TestCreateOrganizationPage(t *testing.T) {
 		t.Fatalf("GET /orgs/new: %d", p.StatusCode)
 	}
 	tok := v.token("/orgs/new")
-	p = v.post("/orgs", url.Values{"csrf_token": {tok}, "organization_name": {"   "}})
-	if p.StatusCode != http.StatusBadRequest || text(p.Doc.Find(`[data-testid="form-error"]`)) != "Organization name must not be empty." {
-		t.Errorf("empty name: %d %q", p.StatusCode, text(p.Doc.Find(`[data-testid="form-error"]`)))
+	p = v.post("/orgs", url.Values{"csrf_token": {tok}, "organization_name": {"   "}, "organization_description": {"Kept."}})
+	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/orgs/new#new-org" {
+		t.Fatalf("empty name: %d %q", p.StatusCode, p.Header.Get("Location"))
+	}
+	p = v.get("/orgs/new")
+	if text(p.Doc.Find(`[data-testid="form-error"]`)) != "Organization name must not be empty." || text(p.Doc.Find("#org-description")) != "Kept." {
+		t.Errorf("empty name: %q %q", text(p.Doc.Find(`[data-testid="form-error"]`)), text(p.Doc.Find("#org-description")))
 	}
 	p = v.post("/orgs", url.Values{"csrf_token": {tok}, "organization_name": {"Guild of Makers"}, "organization_description": {"We make things."}})
 	if p.StatusCode != http.StatusSeeOther {
@@ -248,7 +259,7 @@ func TestCreateOrganizationPage(t *testing.T) {
 		t.Fatalf("HEAD: %d %q", head.StatusCode, head.Body)
 	}
 	p = v.get(p.Header.Get("Location"))
-	if text(p.Doc.Find(`[data-testid="org-name"]`)) != "Guild of Makers" || !strings.Contains(text(p.Doc.Find("#status")), "Created Guild of Makers") {
+	if text(p.Doc.Find(`[data-testid="org-name"]`)) != "Guild of Makers" || !strings.Contains(text(p.Doc.Find("#invite-status")), "Created Guild of Makers") {
 		t.Errorf("new organization page: %q %q", text(p.Doc.Find("h1")), text(p.Doc.Find("#status")))
 	}
 	if text(p.Doc.Find(`tr[data-username="alice"] [data-testid="role"]`)) != "owner" {

@@ -62,6 +62,11 @@ const (
 	// which is never stored anywhere in the clear, so its answer cannot be
 	// kept for a retry: an Idempotency-Key is refused.
 	mintsSecret
+	// setsPassword writes a new password given among its arguments: an
+	// Idempotency-Key is refused, as the key's fingerprint of the
+	// arguments would keep a fast hash of the password for a day, and the
+	// password's slow hash would run while the call holds the writer.
+	setsPassword
 )
 
 // param describes one parameter of an API function. The same description
@@ -324,15 +329,20 @@ type (
 		OrganizationName string `json:"organization_name"`
 	}
 	auditEventResult struct {
-		ID     int64  `json:"id"`
-		Time   int64  `json:"time" doc:"Unix seconds."`
-		Actor  string `json:"actor"`
-		Action string `json:"action"`
-		Target string `json:"target"`
-		Role   string `json:"role,omitempty"`
+		ID      int64  `json:"id"`
+		Time    int64  `json:"time" doc:"Unix seconds."`
+		Actor   string `json:"actor"`
+		Action  string `json:"action"`
+		Target  string `json:"target"`
+		Role    string `json:"role,omitempty"`
+		OldRole string `json:"old_role,omitempty" doc:"The target's role before a change_role or transfer_ownership."`
+		OldName string `json:"old_name,omitempty" doc:"The organization's name before a rename_organization, whose target is the new name."`
 	}
 	auditLogResult struct {
 		Events []auditEventResult `json:"events"`
+	}
+	declinedResult struct {
+		Declined int `json:"declined" doc:"How many open invitations were declined."`
 	}
 	bulkInviteResult struct {
 		Invited int             `json:"invited" doc:"How many rows were invited."`
@@ -592,7 +602,8 @@ func (s *Server) registry() []*function {
 					return organizationMembersResult{Memberships: membershipResults(ms, true)}, nil
 				}
 				// The service checks the window; int64 → int is exact on the 64-bit platforms we build for.
-				page, err := svc.ListMembersPage(c.Request().Context(), actor, a.Int("organization_id"), a.String("search"), int(a.Int("offset")), int(a.Int("limit")))
+				page, err := svc.ListMembersPage(c.Request().Context(), actor, a.Int("organization_id"),
+					guildhall.MembersQuery{Search: a.String("search"), Offset: int(a.Int("offset")), Limit: int(a.Int("limit"))})
 				if err != nil {
 					return organizationMembersResult{}, err
 				}
@@ -635,9 +646,84 @@ func (s *Server) registry() []*function {
 				}
 				out := auditLogResult{Events: make([]auditEventResult, 0, len(events))}
 				for _, e := range events {
-					out.Events = append(out.Events, auditEventResult{ID: e.ID, Time: e.Time.Unix(), Actor: e.Actor, Action: e.Action, Target: e.Target, Role: string(e.Role)})
+					out.Events = append(out.Events, auditEventResult{ID: e.ID, Time: e.Time.Unix(), Actor: e.Actor, Action: e.Action, Target: e.Target,
+						Role: string(e.Role), OldRole: string(e.OldRole), OldName: e.OldName})
 				}
 				return out, nil
+			}),
+		},
+		{
+			Name: "leave_organization", Description: "Leave an organization. The last owner must transfer ownership first.", effect: writes,
+			Params:   []param{paramOrganizationID},
+			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ENOTFOUND, guildhall.ECONFLICT},
+			answer: nothing(func(c echo.Context, actor guildhall.Actor, a args) error {
+				return svc.LeaveOrganization(c.Request().Context(), actor, a.Int("organization_id"))
+			}),
+		},
+		{
+			Name: "transfer_organization_ownership", Description: "Make an active member owner; you become admin (owners only).", effect: writes,
+			Params:   []param{paramOrganizationID, {Name: "username", Kind: kindString, Required: true, Description: "The active member who becomes owner."}},
+			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ENOTFOUND, guildhall.ECONFLICT},
+			answer: nothing(func(c echo.Context, actor guildhall.Actor, a args) error {
+				return svc.TransferOwnership(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"))
+			}),
+		},
+		{
+			Name: "update_organization", Description: "Rename an organization or change its description (owners and admins).", effect: writes,
+			Params: []param{paramOrganizationID,
+				{Name: "organization_name", Kind: kindString, MinLength: 1, MaxLength: guildhall.OrganizationNameMaxLen, Description: "The new name, 1 to 100 characters."},
+				{Name: "organization_description", Kind: kindString, MaxLength: guildhall.OrganizationDescriptionMaxLen, Description: "The new description, up to 2000 characters (\"\" clears it)."},
+			},
+			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ENOTFOUND},
+			answer: nothing(func(c echo.Context, actor guildhall.Actor, a args) error {
+				// Absence matters: a field not given is left as it is.
+				var name, description *string
+				if a.has("organization_name") {
+					name = new(a.String("organization_name"))
+				}
+				if a.has("organization_description") {
+					description = new(a.String("organization_description"))
+				}
+				_, err := svc.UpdateOrganization(c.Request().Context(), actor, a.Int("organization_id"), name, description)
+				return err
+			}),
+		},
+		{
+			Name: "delete_organization", Description: "Delete an organization with its memberships, invitations and audit trail (owners only).", effect: writes,
+			Params:   []param{paramOrganizationID, {Name: "confirm_name", Kind: kindString, Required: true, Description: "The organization's current name, typed to confirm."}},
+			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ENOTFOUND},
+			answer: nothing(func(c echo.Context, actor guildhall.Actor, a args) error {
+				return svc.DeleteOrganization(c.Request().Context(), actor, a.Int("organization_id"), a.String("confirm_name"))
+			}),
+		},
+		{
+			Name: "resend_organization_invitation", Description: "Renew a pending invitation, open or expired, with a new expiry from now.", effect: writes,
+			Params:   []param{paramOrganizationID, paramUsername},
+			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ENOTFOUND, guildhall.ECONFLICT, guildhall.ERATELIMITED},
+			answer: nothing(func(c echo.Context, actor guildhall.Actor, a args) error {
+				_, err := svc.ResendInvitation(c.Request().Context(), actor, a.Int("organization_id"), a.String("username"))
+				return err
+			}),
+		},
+		{
+			Name: "change_password", Description: "Change your password; every browser session and sign-in token of yours ends (API keys stay).",
+			password: guildhall.OpChangePassword, effect: setsPassword,
+			Params: []param{{Name: "new_password", Kind: kindString, Required: true, MinLength: guildhall.PasswordMinLen, MaxLength: guildhall.PasswordMaxLen,
+				Description: "8 to 256 characters (at most 1,024 bytes)."}},
+			// ENOTFOUND: the account was deleted after the call authenticated.
+			Refusals: []string{guildhall.ENOTFOUND},
+			answer: nothing(func(c echo.Context, actor guildhall.Actor, a args) error {
+				return svc.ChangePassword(c.Request().Context(), actor, a.String("new_password"))
+			}),
+		},
+		{
+			Name: "decline_all_invitations", Description: "Decline every open invitation addressed to you.", effect: writes,
+			answer: returns(func(c echo.Context, actor guildhall.Actor, _ args) (declinedResult, error) {
+				n, err := svc.DeclineAllInvitations(c.Request().Context(), actor)
+				if err != nil {
+					return declinedResult{}, err
+				}
+				return declinedResult{Declined: n}, nil
 			}),
 		},
 		{

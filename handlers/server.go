@@ -31,12 +31,21 @@ type Service interface {
 	ResolveInvitation(ctx context.Context, a guildhall.Actor, orgID int64, accept bool) error
 	FetchMemberships(ctx context.Context, a guildhall.Actor, subset guildhall.MembershipSubset) ([]guildhall.Membership, error)
 	FetchOrganizationMembers(ctx context.Context, a guildhall.Actor, orgID int64) ([]guildhall.Membership, error)
-	ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int64, search string, offset, limit int) (guildhall.MembersPage, error)
+	ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int64, q guildhall.MembersQuery) (guildhall.MembersPage, error)
 	ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) error
 	RevokeInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	RemoveMember(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	AuditLog(ctx context.Context, a guildhall.Actor, orgID int64, limit int) ([]guildhall.AuditEvent, error)
 	InviteUsers(ctx context.Context, a guildhall.Actor, orgID int64, invitations []guildhall.Invitation, allOrNothing bool) ([]guildhall.InvitationResult, int, error)
+	LeaveOrganization(ctx context.Context, a guildhall.Actor, orgID int64) error
+	TransferOwnership(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
+	UpdateOrganization(ctx context.Context, a guildhall.Actor, orgID int64, name, description *string) (guildhall.Organization, error)
+	DeleteOrganization(ctx context.Context, a guildhall.Actor, orgID int64, confirmName string) error
+	ResendInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) (guildhall.Membership, error)
+	DeclineAllInvitations(ctx context.Context, a guildhall.Actor) (int, error)
+	ChangePassword(ctx context.Context, a guildhall.Actor, newPassword string) error
+	ListSessions(ctx context.Context, a guildhall.Actor, idle time.Duration) ([]guildhall.Session, error)
+	EndSession(ctx context.Context, a guildhall.Actor, handle string) error
 	CreateToken(ctx context.Context, a guildhall.Actor) (string, time.Time, error)
 	EndToken(ctx context.Context, a guildhall.Actor, token string) error
 	Idempotent(ctx context.Context, c guildhall.IdempotentCall, lease time.Duration, run func(ctx context.Context) (guildhall.Answer, error)) (guildhall.Answer, bool, error)
@@ -163,14 +172,33 @@ func (s *Server) routes() {
 	e.Match(readable, "/orgs/new", s.handleNewOrganizationPage, member...)
 	e.POST("/orgs", s.handleCreateOrganization, member...)
 	e.Match(readable, "/orgs/:id", s.handleOrganization, member...)
+	e.Match(readable, "/orgs/:id/settings", s.handleSettings, member...)
+	e.POST("/orgs/:id/settings", s.handleUpdateOrganization, member...)
 	e.POST("/orgs/:id/invitations", s.handleInvite, member...)
 	e.POST("/orgs/:id/invitations/bulk", s.handleBulkInvite, member...)
-	e.POST("/orgs/:id/invitations/:username/revoke", s.handleRevoke, member...)
+	e.POST("/orgs/:id/invitations/:username/resend", s.handleResend, member...)
+	e.POST("/orgs/:id/members/:username/role", s.handleChangeRole, member...)
 	e.POST("/invitations/:id/accept", s.handleResolveInvitation(true), member...)
-	e.POST("/invitations/:id/decline", s.handleResolveInvitation(false), member...)
 	e.Match(readable, "/keys", s.handleKeys, member...)
 	e.POST("/keys", s.handleCreateKey, member...)
-	e.POST("/keys/:id/delete", s.handleDeleteKey, member...)
+	e.Match(readable, "/account", s.handleAccount, member...)
+	e.POST("/account/password", s.handleChangePassword, member...)
+	// Destructive actions: GET asks first (a page, or a dialog for htmx),
+	// POST does it.
+	for path, h := range map[string][2]echo.HandlerFunc{
+		"/orgs/:id/invitations/:username/revoke": {s.handleRevokeConfirm, s.handleRevoke},
+		"/orgs/:id/members/:username/remove":     {s.handleRemoveConfirm, s.handleRemove},
+		"/orgs/:id/leave":                        {s.handleLeaveConfirm, s.handleLeave},
+		"/orgs/:id/transfer":                     {s.handleTransferConfirm, s.handleTransfer},
+		"/orgs/:id/delete":                       {s.handleDeleteConfirm, s.handleDelete},
+		"/invitations/:id/decline":               {s.handleDeclineConfirm, s.handleResolveInvitation(false)},
+		"/invitations/decline-all":               {s.handleDeclineAllConfirm, s.handleDeclineAll},
+		"/keys/:id/delete":                       {s.handleDeleteKeyConfirm, s.handleDeleteKey},
+		"/account/sessions/:handle/end":          {s.handleEndSessionConfirm, s.handleEndSession},
+	} {
+		e.Match(readable, path, h[0], member...)
+		e.POST(path, h[1], member...)
+	}
 }
 
 // ServeHTTP makes the Server an http.Handler.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -96,9 +97,23 @@ func (s *Server) startSession(c echo.Context, userID int64, welcome string) erro
 // default flash key holds the good news.
 const flashErrorKey = "_flash_error"
 
-// takeFlashes removes the session's flash messages and returns them for
-// the page about to be shown. A HEAD request shows no page, so it leaves
-// them for the next GET.
+// flashNearSep separates, in a stored flash, the status area it belongs
+// near from its message (see views.Flash.Near).
+const flashNearSep = "\x1f"
+
+// Session keys for what a redirect carries to the page after it, besides
+// flashes: a refused form's values and message (formEchoKey), and a new
+// API key's secret, shown once (newAPIKeyKey).
+const (
+	formEchoKey  = "_form"
+	newAPIKeyKey = "_new_api_key"
+)
+
+// takeFlashes removes the session's flash messages, and what else a
+// redirect carried that the page did not take (a form's values, a new
+// key's secret: they must not outlive the page after the redirect), and
+// returns the messages for the page about to be shown. A HEAD request
+// shows no page, so it leaves them all for the next GET.
 func (s *Server) takeFlashes(c echo.Context, sess *sessions.Session) []views.Flash {
 	if c.Request().Method == http.MethodHead {
 		return nil
@@ -112,8 +127,18 @@ func (s *Server) takeFlashes(c echo.Context, sess *sessions.Session) []views.Fla
 		taken += len(kind.stored)
 		for _, f := range kind.stored {
 			if m, ok := f.(string); ok {
-				out = append(out, views.Flash{Kind: kind.name, Message: m})
+				near, message, found := strings.Cut(m, flashNearSep)
+				if !found {
+					near, message = "", m
+				}
+				out = append(out, views.Flash{Kind: kind.name, Message: message, Near: near})
 			}
+		}
+	}
+	for _, key := range []string{formEchoKey, newAPIKeyKey} {
+		if _, ok := sess.Values[key]; ok {
+			delete(sess.Values, key)
+			taken++
 		}
 	}
 	if taken > 0 {
@@ -124,11 +149,15 @@ func (s *Server) takeFlashes(c echo.Context, sess *sessions.Session) []views.Fla
 	return out
 }
 
-// flash keeps a message for the next page the signed-in visitor sees.
-func (s *Server) flash(c echo.Context, kind, message string) error {
+// flash keeps a message for the status area near (views.Near*) of the
+// next page the signed-in visitor sees.
+func (s *Server) flash(c echo.Context, kind, near, message string) error {
 	sess := sessionOf(c)
 	if sess == nil || sess.ID == "" {
 		return nil
+	}
+	if near != views.NearTop {
+		message = near + flashNearSep + message
 	}
 	if kind == views.FlashError {
 		sess.AddFlash(message, flashErrorKey)
@@ -139,10 +168,53 @@ func (s *Server) flash(c echo.Context, kind, message string) error {
 }
 
 // redirectWithFlash is the no-JavaScript answer to a form: a message for
-// the next page, and a redirect to it.
+// the top of the next page, and a redirect to it.
 func (s *Server) redirectWithFlash(c echo.Context, to, kind, message string) error {
-	if err := s.flash(c, kind, message); err != nil {
+	return s.redirectNear(c, to, views.NearTop, kind, message)
+}
+
+// redirectNear answers a form with a redirect to the page at to, scrolled
+// to the section near, whose status area shows message.
+func (s *Server) redirectNear(c echo.Context, to, near, kind, message string) error {
+	if err := s.flash(c, kind, near, message); err != nil {
 		return err
 	}
+	if near != views.NearTop {
+		to += "#" + near
+	}
 	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// redirectWithForm answers a refused form without JavaScript: its values
+// and the refusal ride in the session to the page at to (Post/Redirect/Get,
+// so reloading that page sends nothing again), which puts them back in
+// the form by takeForm. Passwords are never among the values. A form whose
+// answer is more than a message (the bulk invite's rows) comes back this
+// way too, with err nil.
+func (s *Server) redirectWithForm(c echo.Context, to, form string, err error, values url.Values) error {
+	sess := sessionOf(c)
+	if values == nil {
+		values = url.Values{}
+	}
+	values.Set("_form", form)
+	values.Set("_error", guildhall.ErrorMessage(err))
+	sess.Values[formEchoKey] = values.Encode()
+	if err := s.web.store.Save(c.Request(), c.Response(), sess); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, to+"#"+form)
+}
+
+// takeForm returns the values and refusal redirectWithForm kept for the
+// form named form; the page's takeFlashes then forgets them.
+func (s *Server) takeForm(c echo.Context, form string) (url.Values, string, bool) {
+	raw, ok := sessionOf(c).Values[formEchoKey].(string)
+	if !ok {
+		return nil, "", false
+	}
+	values, err := url.ParseQuery(raw)
+	if err != nil || values.Get("_form") != form {
+		return nil, "", false
+	}
+	return values, values.Get("_error"), true
 }

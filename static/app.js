@@ -1,6 +1,12 @@
 // guildhall app script. Loaded as an external file because the CSP forbids
-// inline scripts. One job: <button data-copy-target="ID"> copies the text of
-// element #ID to the clipboard and shows "Copied" for 2 s.
+// inline scripts. Everything here improves a page that works without it:
+//  - <button data-copy-target="ID"> copies the text of element #ID to the
+//    clipboard and shows "Copied" for 2 s;
+//  - <time data-local="text|title" datetime="..."> shows the moment in the
+//    reader's own time zone (the server writes UTC);
+//  - a confirmation htmx puts in #dialog-slot opens as a modal dialog, and
+//    is removed once closed (the page without script links to a page that
+//    asks instead).
 (function () {
   "use strict";
 
@@ -17,8 +23,7 @@
     var ta = document.createElement("textarea");
     ta.value = text;
     ta.setAttribute("readonly", "");
-    ta.style.position = "fixed";
-    ta.style.top = "-1000px";
+    ta.className = "offscreen";
     document.body.appendChild(ta);
     ta.select();
     var ok = false;
@@ -51,4 +56,50 @@
       }, 2000);
     }, function () { /* leave the label unchanged on failure */ });
   });
+
+  // Local times. The UTC text stays in the title, for reference.
+  var localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  function localizeTimes(root) {
+    root.querySelectorAll("time[data-local][datetime]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      var local = localFormat.format(when);
+      if (el.dataset.local === "text") {
+        el.title = el.textContent;
+        el.textContent = local;
+      } else {
+        el.title = local;
+      }
+      el.removeAttribute("data-local");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    localizeTimes(ev.detail.elt || document);
+    // After an action replaced the control that had the keyboard focus
+    // (and closed its dialog), the server marks where the focus goes.
+    // It waits a task: the dialog's own button, removed with it, must not
+    // take the focus back to <body> after it has moved.
+    var here = document.querySelector("[data-focus-here]");
+    if (here) {
+      here.removeAttribute("data-focus-here");
+      setTimeout(function () { here.focus(); }, 0);
+    }
+  });
+  // Out-of-band swaps (the audit trail beside the member list) settle too.
+  document.addEventListener("htmx:oobAfterSwap", function (ev) { localizeTimes(ev.detail.target || document); });
+
+  // Confirmation dialogs, opened once htmx has settled them: only then
+  // are their forms wired to post with htmx.
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    var slot = ev.detail.target;
+    if (!slot || slot.id !== "dialog-slot") return;
+    var dialog = slot.querySelector("dialog[data-confirm]");
+    if (dialog && !dialog.open) dialog.showModal();
+  });
+  // "close" does not bubble; a listener in the capture phase still sees it.
+  document.addEventListener("close", function (ev) {
+    var dialog = ev.target;
+    if (dialog instanceof Element && dialog.matches("dialog[data-confirm]")) dialog.remove();
+  }, true);
 })();

@@ -168,6 +168,9 @@ func LoginPage(p Page, f LoginForm) templ.Component {
 type SignupForm struct {
 	Username string
 	Error    string
+	// PasswordMismatch puts the cursor in the password field: the two
+	// copies differed, and the username is fine.
+	PasswordMismatch bool
 }
 
 // SignupPage is the page where people create their own account.
@@ -216,7 +219,7 @@ func SignupPage(p Page, f SignupForm) templ.Component {
 				var templ_7745c5c3_Var9 string
 				templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(f.Error)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth.templ`, Line: 65, Col: 94}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth.templ`, Line: 68, Col: 94}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 				if templ_7745c5c3_Err != nil {
@@ -234,13 +237,33 @@ func SignupPage(p Page, f SignupForm) templ.Component {
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.Username).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth.templ`, Line: 68, Col: 78}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth.templ`, Line: 71, Col: 78}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" minlength=\"1\" maxlength=\"32\" pattern=\"[a-z0-9_.\\-]+\" aria-describedby=\"signup-username-help\" required autofocus> <small id=\"signup-username-help\">Lowercase letters, digits, “_”, “.” and “-”; up to 32 characters.</small> <label for=\"signup-password\">Password</label> <input id=\"signup-password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"256\" aria-describedby=\"signup-password-help\" required> <small id=\"signup-password-help\">8 to 256 characters.</small> <label for=\"signup-confirm\">Repeat the password</label> <input id=\"signup-confirm\" name=\"password_confirm\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"256\" required> <button type=\"submit\">Create account</button></form><footer>Already have an account? <a href=\"/login\">Sign in</a>.</footer></article>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" minlength=\"1\" maxlength=\"32\" pattern=\"[a-z0-9_.\\-]+\" aria-describedby=\"signup-username-help\" required")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if !f.PasswordMismatch {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, " autofocus")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "> <small id=\"signup-username-help\">Lowercase letters, digits, “_”, “.” and “-”; up to 32 characters.</small> <label for=\"signup-password\">Password</label> <input id=\"signup-password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"256\" aria-describedby=\"signup-password-help\" required")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if f.PasswordMismatch {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, " aria-invalid=\"true\" autofocus")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "> <small id=\"signup-password-help\">8 to 256 characters.</small> <label for=\"signup-confirm\">Repeat the password</label> <input id=\"signup-confirm\" name=\"password_confirm\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"256\" required> <button type=\"submit\">Create account</button></form><footer>Already have an account? <a href=\"/login\">Sign in</a>.</footer></article>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

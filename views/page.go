@@ -31,10 +31,68 @@ const (
 	FlashError = "error"
 )
 
-// Flash is a one-time message for the status area of the next page.
+// Flash is a one-time message for a status area of the next page.
 type Flash struct {
 	Kind    string // FlashOK or FlashError
 	Message string
+	// Near names the status area it shows in, beside the form that caused
+	// it (see the Near* constants); empty for the page's own, at the top.
+	Near string
+}
+
+// The status areas: the page's own at the top, and those beside forms, by
+// the id of the section they belong to.
+const (
+	NearTop         = ""
+	NearInvite      = "invite"
+	NearMembers     = "members"
+	NearDetails     = "details"
+	NearTransfer    = "transfer"
+	NearPassword    = "password"
+	NearSessions    = "sessions"
+	NearKeys        = "keys"
+	NearInvitations = "invitations"
+)
+
+// statusID is the id of the status area for near ("status" at the top).
+func statusID(near string) string {
+	if near == NearTop {
+		return "status"
+	}
+	return near + "-status"
+}
+
+// StatusAreaFor is the status area an htmx request's refusal belongs in:
+// the one beside the element it targets (htmx names it in HX-Target), or
+// the page's own.
+func StatusAreaFor(hxTarget string) string {
+	switch hxTarget {
+	case NearMembers, NearInvite:
+		return "#" + statusID(hxTarget)
+	}
+	return "#status"
+}
+
+// allFlashesOnTop moves every message to the page's own status area.
+func (p Page) allFlashesOnTop() Page {
+	flashes := make([]Flash, len(p.Flashes))
+	for i, f := range p.Flashes {
+		f.Near = NearTop
+		flashes[i] = f
+	}
+	p.Flashes = flashes
+	return p
+}
+
+// flashesNear returns the page's messages for the status area near.
+func (p Page) flashesNear(near string) []Flash {
+	var out []Flash
+	for _, f := range p.Flashes {
+		if f.Near == near {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Page is what every page shares: who is looking, the CSRF token its forms
@@ -47,7 +105,7 @@ type Page struct {
 	Flashes    []Flash
 	SignupOpen bool
 	// Section names the navigation entry to mark as current: "orgs", "keys",
-	// "login" or "signup".
+	// "account", "login" or "signup".
 	Section string
 }
 
@@ -76,14 +134,33 @@ func csrfHeaders(token string) string {
 // orgURL and friends build the pages' own URLs.
 func orgURL(id int64) templ.SafeURL { return templ.SafeURL("/orgs/" + strconv.FormatInt(id, 10)) }
 
-// membersPageURL is page n (from 1) of an organization's member list, searched for q.
-func membersPageURL(id int64, q string, n int) templ.SafeURL {
+// MembersListQuery is what the member list's URL says: the search, the
+// filters and the order as the page names them, and the page number.
+type MembersListQuery struct {
+	Search string
+	Status guildhall.MemberFilter // MembersCurrent: the list's "All"
+	Role   guildhall.Role
+	Sort   guildhall.MemberSort
+	Page   int
+}
+
+// membersPageURL is the member list of organization id as q asks for it.
+func membersPageURL(id int64, q MembersListQuery) templ.SafeURL {
 	v := url.Values{}
-	if q != "" {
-		v.Set("q", q)
+	if q.Search != "" {
+		v.Set("q", q.Search)
 	}
-	if n > 1 {
-		v.Set("page", strconv.Itoa(n))
+	if q.Status != guildhall.MembersCurrent && q.Status != guildhall.MembersAll {
+		v.Set("status", string(q.Status))
+	}
+	if q.Role != "" {
+		v.Set("role", string(q.Role))
+	}
+	if q.Sort != guildhall.SortByRole {
+		v.Set("sort", string(q.Sort))
+	}
+	if q.Page > 1 {
+		v.Set("page", strconv.Itoa(q.Page))
 	}
 	u := "/orgs/" + strconv.FormatInt(id, 10)
 	if len(v) > 0 {
@@ -94,21 +171,40 @@ func membersPageURL(id int64, q string, n int) templ.SafeURL {
 
 func inviteURL(id int64) string { return "/orgs/" + strconv.FormatInt(id, 10) + "/invitations" }
 
-func revokeURL(id int64, username string) string {
-	return "/orgs/" + strconv.FormatInt(id, 10) + "/invitations/" + username + "/revoke"
+// orgActionURL is an action on the organization itself: "settings",
+// "leave", "transfer", "delete".
+func orgActionURL(id int64, action string) string {
+	return "/orgs/" + strconv.FormatInt(id, 10) + "/" + action
 }
 
-func resolveURL(id int64, accept bool) templ.SafeURL {
+// memberActionURL is an action on a member ("role", "remove") or on an
+// invitation ("revoke", "resend").
+func memberActionURL(id int64, m guildhall.Membership, action string) string {
+	kind := "/members/"
+	if m.Open() {
+		kind = "/invitations/"
+	}
+	return "/orgs/" + strconv.FormatInt(id, 10) + kind + url.PathEscape(m.Username) + "/" + action
+}
+
+func resolveURL(id int64, accept bool) string {
 	verb := "decline"
 	if accept {
 		verb = "accept"
 	}
-	return templ.SafeURL("/invitations/" + strconv.FormatInt(id, 10) + "/" + verb)
+	return "/invitations/" + strconv.FormatInt(id, 10) + "/" + verb
 }
 
-func deleteKeyURL(id int64) templ.SafeURL {
-	return templ.SafeURL("/keys/" + strconv.FormatInt(id, 10) + "/delete")
-}
+func deleteKeyURL(id int64) string { return "/keys/" + strconv.FormatInt(id, 10) + "/delete" }
+
+func endSessionURL(handle string) string { return "/account/sessions/" + handle + "/end" }
+
+// localTimeFormat marks a <time> whose text static/app.js rewrites in the
+// reader's own time zone; localTimeTitle one whose title it rewrites.
+const (
+	localTimeText  = "text"
+	localTimeTitle = "title"
+)
 
 // machineTime is a time as the datetime attribute of <time> wants it.
 func machineTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -158,6 +254,14 @@ func actionText(action string) string {
 		return "removed"
 	case guildhall.ActionLeave:
 		return "left"
+	case guildhall.ActionTransfer:
+		return "handed ownership to"
+	case guildhall.ActionResend:
+		return "renewed the invitation of"
+	case guildhall.ActionRename:
+		return "renamed the organization to"
+	case guildhall.ActionDescribe:
+		return "changed the description"
 	}
 	return action
 }
@@ -166,15 +270,19 @@ func actionText(action string) string {
 // (for "accepted" and "created" the actor is the target).
 func auditShowsTarget(action string) bool {
 	switch action {
-	case guildhall.ActionCreate, guildhall.ActionAccept, guildhall.ActionDecline, guildhall.ActionLeave:
+	case guildhall.ActionCreate, guildhall.ActionAccept, guildhall.ActionDecline, guildhall.ActionLeave, guildhall.ActionDescribe:
 		return false
 	}
 	return true
 }
 
-// statusText is a membership status in words.
-func statusText(m guildhall.Membership) string {
-	if m.Open() {
+// statusText is where a membership stands, in words: active, invited,
+// or expired.
+func statusText(m guildhall.Membership, now time.Time) string {
+	switch {
+	case m.Expired(now):
+		return "expired"
+	case m.Open():
 		return "invited"
 	}
 	return "active"
