@@ -53,6 +53,7 @@ type config struct {
 	invitees     int
 	members      int
 	serverFlags  string
+	profileDir   string
 	keep         bool
 	noCeilings   bool
 	rounds       int
@@ -76,6 +77,7 @@ func main() {
 	flag.IntVar(&cfg.invitees, "invitees", defaultInvitees, "users created up front to be invited, one per request")
 	flag.IntVar(&cfg.members, "members", defaultMembers, "members of the organization the read phases list")
 	flag.StringVar(&cfg.serverFlags, "server-flags", "", "extra flags for guildhall serve, space-separated")
+	flag.StringVar(&cfg.profileDir, "profile", "", "write CPU profiles of the servers (the last round's invite phases, the read phases) to `directory`, for go tool pprof")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the databases afterwards")
 	flag.BoolVar(&cfg.noCeilings, "no-ceilings", false, "measure the server only (no ratios)")
 	flag.Parse()
@@ -118,8 +120,8 @@ func run(ctx context.Context, cfg config) error {
 
 	// One server per commit mode, each on a fresh database.
 	modes := []*serverMode{
-		{label: "invite_user_to_organization, one commit each", flags: []string{"--group-commit=false"}},
-		{label: "invite_user_to_organization, --group-commit", flags: []string{"--group-commit"}},
+		{label: "invite_user_to_organization, one commit each", flags: []string{"--group-commit=false"}, slug: "one-commit"},
+		{label: "invite_user_to_organization, --group-commit", flags: []string{"--group-commit"}, slug: "group-commit"},
 	}
 	for i, m := range modes {
 		if err := m.start(ctx, client, cfg, filepath.Join(cfg.dir, fmt.Sprintf("server%d", i))); err != nil {
@@ -156,7 +158,11 @@ func run(ctx context.Context, cfg config) error {
 		}
 		for i, m := range modes {
 			fmt.Printf("  %s ...\n", m.label)
-			roundsInvite[i] = append(roundsInvite[i], m.invite(ctx, client, cfg))
+			var prof *profiler
+			if round == cfg.rounds {
+				prof = m.prof
+			}
+			roundsInvite[i] = append(roundsInvite[i], m.invite(ctx, client, cfg, prof))
 		}
 	}
 	var results []result

@@ -23,6 +23,8 @@ type serverMode struct {
 	srv    *serverproc.Process
 	dbPath string
 	fx     fixture.Fixtures
+	slug   string       // names its profiles
+	prof   *profiler    // nil unless -profile
 	next   atomic.Int64 // the last invitee used
 }
 
@@ -40,10 +42,19 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", m.dbPath, "--max-pending-invites", "0", "--invite-rate", "0"}
 	args = append(args, m.flags...)
 	args = append(args, strings.Fields(cfg.serverFlags)...)
+	if cfg.profileDir != "" {
+		args = append(args, "--pprof-addr", "127.0.0.1:0")
+	}
 	fmt.Printf("starting %s %s\n", cfg.bin, strings.Join(args, " "))
 	var err error
 	if m.srv, err = serverproc.Start(ctx, cfg.bin, args, nil); err != nil {
 		return err
+	}
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+			return err
+		}
+		m.prof = &profiler{url: m.srv.Printed("profiler on "), dir: cfg.profileDir}
 	}
 	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL, m.dbPath, cfg.members); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
@@ -51,8 +62,11 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 	return nil
 }
 
-// invite runs one invite phase: every request a new invitee.
-func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config) result {
+// invite runs one invite phase: every request a new invitee; prof, if
+// not nil, profiles it.
+func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config, prof *profiler) result {
+	wait := prof.during(ctx, "invite-"+m.slug, cfg.duration)
+	defer wait()
 	cpu := cpuTime(m.srv.Pid())
 	r := drive(ctx, client, cfg.clients, cfg.duration, func() (*http.Request, error) {
 		n := int(m.next.Add(1))
