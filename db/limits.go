@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"sync"
@@ -143,6 +142,10 @@ func (db *DB) allowInvite(ctx context.Context, a guildhall.Actor) error {
 		"You are sending invitations too fast (at most %d a minute)", db.inviteRatePerMinute))
 }
 
+// pendingCountSQL reads an organization's pending rows, open or expired,
+// from the counts the triggers of migration 7 keep.
+const pendingCountSQL = `SELECT coalesce(sum(members), 0) FROM membership_counts WHERE organization_id = ? AND status = 'pending'`
+
 // checkPendingCap refuses the invitation just inserted in tx if it takes
 // the organization's open invitations over the cap (0: no cap). The
 // trigger-kept count settles it below the cap; at the cap, expired
@@ -153,11 +156,10 @@ func (tx *Tx) checkPendingCap(ctx context.Context, org guildhall.Organization, l
 		return nil
 	}
 	var pending int
-	err := tx.QueryRowContext(ctx, `SELECT pending FROM pending_invitation_counts WHERE organization_id = ?`, org.ID).Scan(&pending)
-	if err != nil && err != sql.ErrNoRows {
+	if err := tx.QueryRowContext(ctx, pendingCountSQL, org.ID).Scan(&pending); err != nil {
 		return err
 	}
-	if err == nil && pending <= limit {
+	if pending <= limit {
 		return nil
 	}
 	var live int

@@ -38,8 +38,8 @@ func (db *DB) CreateOrganization(ctx context.Context, a guildhall.Actor, name, d
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO memberships (organization_id, user_id, role, status, created, accepted)
-			VALUES (?, ?, 'owner', 'active', ?, ?)`, org.ID, a.UserID, unix(tx.now), unix(tx.now)); err != nil {
+			INSERT INTO memberships (organization_id, user_id, username, role, status, created, accepted)
+			VALUES (?, ?, ?, 'owner', 'active', ?, ?)`, org.ID, a.UserID, a.Username, unix(tx.now), unix(tx.now)); err != nil {
 			return err
 		}
 		return tx.audit(ctx, org.ID, a.Username, guildhall.ActionCreate, a.Username, guildhall.RoleOwner)
@@ -211,9 +211,9 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 		}
 		expires := tx.now.Add(db.ttl)
 		_, err = tx.ExecContext(ctx, `
-			INSERT INTO memberships (organization_id, user_id, role, status, sender_id, created, expires)
-			VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
-			orgID, inviteeID, string(role), a.UserID, unix(tx.now), unix(expires))
+			INSERT INTO memberships (organization_id, user_id, username, role, status, sender_id, created, expires)
+			VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+			orgID, inviteeID, username, string(role), a.UserID, unix(tx.now), unix(expires))
 		if isUniqueViolation(err) {
 			return tx.alreadyThere(ctx, org, inviteeID, username)
 		} else if err != nil {

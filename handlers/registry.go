@@ -87,6 +87,9 @@ func (a args) Bool(name string) bool     { v, _ := a.values[name].(bool); return
 // has reports whether an optional parameter without a default was given.
 func (a args) has(name string) bool { _, ok := a.values[name]; return ok }
 
+// hasAny reports whether any of the optional parameters was given.
+func (a args) hasAny(names ...string) bool { return slices.ContainsFunc(names, a.has) }
+
 // Role reads a role parameter. The domain's refusal speaks of a role, as a
 // person filling in a form knows it; the message names the parameter the
 // API caller sent.
@@ -160,6 +163,12 @@ type (
 		Memberships []membershipResult `json:"memberships"`
 		Admin       bool               `json:"admin"`
 	}
+	// loginResult is a user with the first page of their memberships, and
+	// the cursor that reads on with fetch_memberships.
+	loginResult struct {
+		userResult
+		NextCursor *string `json:"next_cursor"`
+	}
 	membershipResult struct {
 		OrganizationID   int64          `json:"organization_id"`
 		OrganizationName string         `json:"organization_name"`
@@ -224,7 +233,28 @@ func apiKeyResultOf(k guildhall.APIKey, secret string) apiKeyResult {
 var (
 	paramOrganizationID = param{Name: "organization_id", Kind: kindInt, Required: true, Description: "The ID of the organization."}
 	paramUsername       = param{Name: "username", Kind: kindString, Required: true, Description: "The member's username."}
+	// Every list is paged: limit rows from the cursor of the page before.
+	paramLimit  = param{Name: "limit", Kind: kindInt, Description: fmt.Sprintf("Rows in the page, 1 to %d (absent or 0: %d).", guildhall.ListMaxLimit, guildhall.ListDefaultLimit)}
+	paramCursor = param{Name: "cursor", Kind: kindString, Description: "The next_cursor of the page before; absent for the first page. A page costs the same wherever it is in the list."}
 )
+
+// limit reads a list's page size: ListDefaultLimit when absent or 0, as
+// given otherwise (the service refuses one out of range). int64 to int is
+// exact on the 64-bit platforms we build for.
+func (a args) limit() int {
+	if n := int(a.Int("limit")); n != 0 {
+		return n
+	}
+	return guildhall.ListDefaultLimit
+}
+
+// nextCursor is a page's next_cursor: null on the last page.
+func nextCursor(c string) *string {
+	if c == "" {
+		return nil
+	}
+	return &c
+}
 
 // registry lists every API function. Order is the order /api/help shows.
 func (s *Server) registry() []*function {
@@ -245,13 +275,14 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "login", Description: "Check a username and password; returns the user and their memberships.", password: guildhall.OpLogIn,
+			Name: "login", Description: fmt.Sprintf("Check a username and password; returns the user and the first %d of their memberships (next_cursor reads on with fetch_memberships, return_subset \"all\").", guildhall.ListDefaultLimit), password: guildhall.OpLogIn,
 			call: func(c echo.Context, actor guildhall.Actor, _ args) (any, error) {
-				ms, err := svc.LoginMemberships(c.Request().Context(), actor)
+				page, err := svc.LoginMemberships(c.Request().Context(), actor)
 				if err != nil {
 					return nil, err
 				}
-				return userResult{Username: actor.Username, Memberships: membershipResults(ms, false), Admin: actor.Admin}, nil
+				return loginResult{userResult{Username: actor.Username, Memberships: membershipResults(page.Memberships, false), Admin: actor.Admin},
+					nextCursor(page.NextCursor)}, nil
 			},
 		},
 		{
@@ -325,46 +356,72 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "fetch_memberships", Description: "List your memberships, open invitations, or both.",
-			Params: []param{{Name: "return_subset", Kind: kindString, Default: string(guildhall.SubsetAccepted), Description: "\"accepted\", \"open_invitations\" or \"all\"."}},
+			Name: "fetch_memberships", Description: "List your memberships, open invitations, or both, a page at a time in the order they were made.",
+			Params: []param{
+				{Name: "return_subset", Kind: kindString, Default: string(guildhall.SubsetAccepted), Description: "\"accepted\", \"open_invitations\" or \"all\"."},
+				paramLimit, paramCursor,
+			},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
 				subset, err := a.Subset("return_subset")
 				if err != nil {
 					return nil, err
 				}
-				ms, err := svc.FetchMemberships(c.Request().Context(), actor, subset)
+				page, err := svc.ListMemberships(c.Request().Context(), actor, guildhall.MembershipsQuery{Subset: subset, Cursor: a.String("cursor"), Limit: a.limit()})
 				if err != nil {
 					return nil, err
 				}
 				return struct {
 					Memberships []membershipResult `json:"memberships"`
 					Admin       bool               `json:"admin"`
-				}{membershipResults(ms, false), actor.Admin}, nil
+					NextCursor  *string            `json:"next_cursor"`
+				}{membershipResults(page.Memberships, false), actor.Admin, nextCursor(page.NextCursor)}, nil
 			},
 		},
 		{
-			Name: "fetch_memberships_of_organization", Description: "List an organization's members and open invitations (members only): all of them, or one page when search, offset or limit is given.",
+			Name: "fetch_memberships_of_organization",
+			Description: fmt.Sprintf("List an organization's members and open invitations (members only), a page at a time: "+
+				"the first %d when called with the organization alone; limit, cursor, search, status, role, sort and offset choose another page.", guildhall.ListDefaultLimit),
 			Params: []param{paramOrganizationID,
-				{Name: "search", Kind: kindString, Description: "Only usernames containing this; pages the answer."},
-				{Name: "offset", Kind: kindInt, Description: "Rows to skip; pages the answer."},
-				{Name: "limit", Kind: kindInt, Description: fmt.Sprintf("Rows in the page, 1 to %d (default %d); pages the answer.", guildhall.MembersPageMaxSize, guildhall.MembersPageSize)},
+				{Name: "search", Kind: kindString, Description: "Only usernames containing this."},
+				{Name: "status", Kind: kindString, Description: "\"active\", \"invited\" (open invitations), \"expired\" or \"all\" (expired and all: owners and admins); absent: active and invited."},
+				{Name: "role", Kind: kindString, Description: "Only this role: owner, admin, member or viewer."},
+				{Name: "sort", Kind: kindString, Description: "\"name\" or \"joined\" (most recent first); absent: open invitations first, then by role, highest first, then by username."},
+				paramLimit, paramCursor,
+				{Name: "offset", Kind: kindInt, Description: "Rows to skip from the start, instead of a cursor: it costs as many rows as it skips."},
 			},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
-				if !a.has("search") && !a.has("offset") && !a.has("limit") {
-					ms, err := svc.FetchOrganizationMembers(c.Request().Context(), actor, a.Int("organization_id"))
-					if err != nil {
+				status, err := guildhall.ParseMemberFilter(a.String("status"))
+				if err != nil {
+					return nil, namedParam("status", err)
+				}
+				sort, err := guildhall.ParseMemberSort(a.String("sort"))
+				if err != nil {
+					return nil, namedParam("sort", err)
+				}
+				var role guildhall.Role
+				if a.has("role") {
+					if role, err = a.Role("role"); err != nil {
 						return nil, err
 					}
-					return map[string]any{"memberships": membershipResults(ms, true)}, nil
 				}
-				// The service checks the window; int64 → int is exact on the 64-bit platforms we build for.
-				page, err := svc.ListMembersPage(c.Request().Context(), actor, a.Int("organization_id"),
-					guildhall.MembersQuery{Search: a.String("search"), Offset: int(a.Int("offset")), Limit: int(a.Int("limit"))})
+				page, err := svc.ListMembersPage(c.Request().Context(), actor, a.Int("organization_id"), guildhall.MembersQuery{
+					Search: a.String("search"), Status: status, Role: role, Sort: sort,
+					Cursor: a.String("cursor"), Offset: int(a.Int("offset")), Limit: a.limit()})
 				if err != nil {
 					return nil, err
 				}
-				return map[string]any{"memberships": membershipResults(page.Members, true),
-					"total": page.Total, "offset": page.Offset, "limit": page.Limit}, nil
+				result := map[string]any{"memberships": membershipResults(page.Members, true), "next_cursor": nextCursor(page.NextCursor)}
+				if a.hasAny("search", "status", "role", "sort", "limit", "cursor", "offset") { // say where the page is
+					result["limit"] = page.Limit
+					result["total"] = nil
+					if page.Counted() {
+						result["total"] = page.Total
+					}
+					if page.Cursor == "" {
+						result["offset"] = page.Offset
+					}
+				}
+				return result, nil
 			},
 		},
 		{
@@ -393,19 +450,19 @@ func (s *Server) registry() []*function {
 			},
 		},
 		{
-			Name: "fetch_organization_audit_log", Description: "The organization's membership changes, newest first (owners and admins).",
-			Params: []param{paramOrganizationID},
+			Name: "fetch_organization_audit_log", Description: "The organization's membership changes, newest first, a page at a time (owners and admins).",
+			Params: []param{paramOrganizationID, paramLimit, paramCursor},
 			call: func(c echo.Context, actor guildhall.Actor, a args) (any, error) {
-				events, err := svc.AuditLog(c.Request().Context(), actor, a.Int("organization_id"), 0)
+				page, err := svc.ListAuditLog(c.Request().Context(), actor, a.Int("organization_id"), guildhall.AuditQuery{Cursor: a.String("cursor"), Limit: a.limit()})
 				if err != nil {
 					return nil, err
 				}
-				out := make([]auditEventResult, 0, len(events))
-				for _, e := range events {
+				out := make([]auditEventResult, 0, len(page.Events))
+				for _, e := range page.Events {
 					out = append(out, auditEventResult{ID: e.ID, Time: e.Time.Unix(), Actor: e.Actor, Action: e.Action, Target: e.Target,
 						Role: string(e.Role), OldRole: string(e.OldRole), OldName: e.OldName})
 				}
-				return map[string]any{"events": out}, nil
+				return map[string]any{"events": out, "next_cursor": nextCursor(page.NextCursor)}, nil
 			},
 		},
 		{

@@ -1,0 +1,158 @@
+-- +goose Up
+-- Lists that cost one page, whatever their length (issue 9). Every list is
+-- read by keyset ("rows after this one") over an index that already holds
+-- its order, so no page sorts or counts the whole list.
+--
+-- An organization's member list is ordered within runs of one status and
+-- one role (the service puts the runs in the order of guildhall.Roles, so
+-- the ranking stays written once, in Go): by username, or by when a member
+-- joined. The username is copied onto the row for that (usernames never
+-- change); recency is minus the time a member accepted, or an invitation
+-- was sent, so that an ascending index lists the most recent first.
+ALTER TABLE memberships ADD COLUMN username TEXT NOT NULL DEFAULT '';
+UPDATE memberships SET username = (SELECT u.username FROM users u WHERE u.id = memberships.user_id);
+ALTER TABLE memberships ADD COLUMN recency INTEGER GENERATED ALWAYS AS (-coalesce(accepted, created)) VIRTUAL;
+CREATE INDEX memberships_list ON memberships (organization_id, status, role, username);
+CREATE INDEX memberships_recent ON memberships (organization_id, status, role, recency, username);
+
+-- A user's own memberships, by status, in the order they were made (the
+-- rowid ends every index).
+CREATE INDEX memberships_user_status ON memberships (user_id, status);
+DROP INDEX memberships_user;
+
+-- Open invitations by expiry, now with their role: the live ones of each
+-- role are counted from it alone.
+DROP INDEX memberships_pending;
+CREATE INDEX memberships_pending ON memberships (organization_id, expires, role) WHERE status = 'pending';
+
+-- Counts of each organization's rows by status and role, kept by triggers
+-- instead of count(*): the member list's filters show them, and the cap on
+-- open invitations reads its pending total from them. They replace
+-- pending_invitation_counts (migration 3), which counted pending rows alone.
+CREATE TABLE membership_counts (
+    organization_id INTEGER NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    status          TEXT    NOT NULL,
+    role            TEXT    NOT NULL,
+    members         INTEGER NOT NULL,
+    PRIMARY KEY (organization_id, status, role)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO membership_counts (organization_id, status, role, members)
+SELECT organization_id, status, role, count(*) FROM memberships GROUP BY organization_id, status, role;
+
+-- +goose StatementBegin
+CREATE TRIGGER membership_counts_insert AFTER INSERT ON memberships
+BEGIN
+    INSERT INTO membership_counts (organization_id, status, role, members) VALUES (NEW.organization_id, NEW.status, NEW.role, 1)
+    ON CONFLICT (organization_id, status, role) DO UPDATE SET members = members + 1;
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER membership_counts_delete AFTER DELETE ON memberships
+BEGIN
+    UPDATE membership_counts SET members = members - 1
+    WHERE organization_id = OLD.organization_id AND status = OLD.status AND role = OLD.role;
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER membership_counts_update AFTER UPDATE OF status, role ON memberships
+WHEN OLD.status IS NOT NEW.status OR OLD.role IS NOT NEW.role
+BEGIN
+    UPDATE membership_counts SET members = members - 1
+    WHERE organization_id = OLD.organization_id AND status = OLD.status AND role = OLD.role;
+    INSERT INTO membership_counts (organization_id, status, role, members) VALUES (NEW.organization_id, NEW.status, NEW.role, 1)
+    ON CONFLICT (organization_id, status, role) DO UPDATE SET members = members + 1;
+END;
+-- +goose StatementEnd
+
+DROP TRIGGER pending_counts_update;
+DROP TRIGGER pending_counts_delete;
+DROP TRIGGER pending_counts_insert;
+DROP TRIGGER pending_counts_organization;
+DROP TABLE pending_invitation_counts;
+
+-- Username search: a trigram index over every username (SQLite's FTS5),
+-- so that finding the names that contain a text costs what they are, not
+-- a scan of every member. It reads the names from users, and triggers keep
+-- it in step.
+CREATE VIRTUAL TABLE users_fts USING fts5 (username, content = 'users', content_rowid = 'id', tokenize = 'trigram');
+INSERT INTO users_fts (users_fts) VALUES ('rebuild');
+INSERT INTO users_fts (users_fts) VALUES ('optimize');
+
+-- +goose StatementBegin
+CREATE TRIGGER users_fts_insert AFTER INSERT ON users
+BEGIN
+    INSERT INTO users_fts (rowid, username) VALUES (NEW.id, NEW.username);
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER users_fts_delete AFTER DELETE ON users
+BEGIN
+    INSERT INTO users_fts (users_fts, rowid, username) VALUES ('delete', OLD.id, OLD.username);
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER users_fts_update AFTER UPDATE OF username ON users
+BEGIN
+    INSERT INTO users_fts (users_fts, rowid, username) VALUES ('delete', OLD.id, OLD.username);
+    INSERT INTO users_fts (rowid, username) VALUES (NEW.id, NEW.username);
+END;
+-- +goose StatementEnd
+
+-- +goose Down
+DROP TRIGGER users_fts_update;
+DROP TRIGGER users_fts_delete;
+DROP TRIGGER users_fts_insert;
+DROP TABLE users_fts;
+
+CREATE TABLE pending_invitation_counts (
+    organization_id INTEGER PRIMARY KEY REFERENCES organizations (id) ON DELETE CASCADE,
+    pending         INTEGER NOT NULL DEFAULT 0
+) STRICT;
+INSERT INTO pending_invitation_counts (organization_id, pending)
+SELECT o.id, (SELECT count(*) FROM memberships m WHERE m.organization_id = o.id AND m.status = 'pending')
+FROM organizations o;
+-- +goose StatementBegin
+CREATE TRIGGER pending_counts_organization AFTER INSERT ON organizations
+BEGIN
+    INSERT INTO pending_invitation_counts (organization_id, pending) VALUES (NEW.id, 0);
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER pending_counts_insert AFTER INSERT ON memberships WHEN NEW.status = 'pending'
+BEGIN
+    UPDATE pending_invitation_counts SET pending = pending + 1 WHERE organization_id = NEW.organization_id;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER pending_counts_delete AFTER DELETE ON memberships WHEN OLD.status = 'pending'
+BEGIN
+    UPDATE pending_invitation_counts SET pending = pending - 1 WHERE organization_id = OLD.organization_id;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER pending_counts_update AFTER UPDATE OF status ON memberships WHEN OLD.status IS NOT NEW.status
+BEGIN
+    UPDATE pending_invitation_counts
+    SET pending = pending + (NEW.status = 'pending') - (OLD.status = 'pending')
+    WHERE organization_id = NEW.organization_id;
+END;
+-- +goose StatementEnd
+
+DROP TRIGGER membership_counts_update;
+DROP TRIGGER membership_counts_delete;
+DROP TRIGGER membership_counts_insert;
+DROP TABLE membership_counts;
+
+DROP INDEX memberships_pending;
+CREATE INDEX memberships_pending ON memberships (organization_id, expires) WHERE status = 'pending';
+CREATE INDEX memberships_user ON memberships (user_id);
+DROP INDEX memberships_user_status;
+DROP INDEX memberships_recent;
+DROP INDEX memberships_list;
+ALTER TABLE memberships DROP COLUMN recency;
+ALTER TABLE memberships DROP COLUMN username;
