@@ -30,6 +30,9 @@ type cursor struct {
 	ID      int64  `json:"i,omitempty"`
 	// Pos is the position of the first row of the page it leads to.
 	Pos int `json:"p,omitempty"`
+	// Scan says a search read the list in order, its names too many for
+	// the username index: the next page need not ask the index again.
+	Scan bool `json:"x,omitempty"`
 }
 
 // maxCursorLen bounds a cursor string: the longest key (a 32-character

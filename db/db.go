@@ -157,6 +157,9 @@ type DB struct {
 	signupRatePerHour   int
 	signupRate          limiter
 
+	// search bounds the work of a member search (members_page.go).
+	search searchLimits
+
 	writeStmts, readStmts *stmtCache      // prepared statements of each pool
 	committer             *groupCommitter // nil unless Options.GroupCommit
 	observer              Observer        // never nil: noObserver without Options.Observer
@@ -170,7 +173,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{path: path, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2),
-		throttle: newLoginThrottle(opts.LoginThrottleMaxKeys), signupClosed: opts.SignupClosed}
+		throttle: newLoginThrottle(opts.LoginThrottleMaxKeys), signupClosed: opts.SignupClosed, search: defaultSearchLimits}
 	db.maxPendingInvites, db.maxPendingInvitesPerUser = opts.MaxPendingInvites, opts.MaxPendingInvitesPerUser
 	db.inviteRatePerMinute, db.inviteRate = opts.InviteRate, newRateLimiter(opts.InviteRate, time.Minute)
 	db.orgRatePerHour, db.orgRate = opts.OrganizationRate, newRateLimiter(opts.OrganizationRate, time.Hour)

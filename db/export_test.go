@@ -63,3 +63,10 @@ func (db *DB) HoldNewPasswordHashing() (release func()) {
 		}
 	}
 }
+
+// LowerSearchLimits has member searches answer from the username index
+// for at most maxMatches names, and read at most scanBudget rows a page
+// otherwise, so that a test shows each way of searching on a few rows.
+func (db *DB) LowerSearchLimits(maxMatches, scanBudget int) {
+	db.search = searchLimits{maxMatches: maxMatches, scanBudget: scanBudget}
+}

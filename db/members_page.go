@@ -103,6 +103,8 @@ type memberList struct {
 	// counts are the rows of each segment the list keeps, when known: they
 	// let an offset skip whole segments.
 	counts map[int]int
+	// scan says the list's search reads it in order (see cursor.Scan).
+	scan bool
 }
 
 // newMemberList plans the list q asks for in org at now.
@@ -406,7 +408,7 @@ func (db *DB) ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int6
 		if err != nil {
 			return err
 		}
-		page, err = tx.membersPage(ctx, org, role, q)
+		page, err = tx.membersPage(ctx, org, role, q, db.search)
 		return err
 	})
 	return page, err
@@ -432,7 +434,7 @@ func (db *DB) OrganizationPage(ctx context.Context, a guildhall.Actor, orgID int
 		if q.Status == guildhall.MembersCurrent && guildhall.CanSeeExpiredInvitations(p.Role) {
 			q.Status = guildhall.MembersAll
 		}
-		if p.Members, err = tx.membersPage(ctx, p.Org, p.Role, q); err != nil {
+		if p.Members, err = tx.membersPage(ctx, p.Org, p.Role, q, db.search); err != nil {
 			return err
 		}
 		if !guildhall.CanReadAuditLog(p.Role) {
@@ -445,8 +447,18 @@ func (db *DB) OrganizationPage(ctx context.Context, a guildhall.Actor, orgID int
 	return p, err
 }
 
+// searchLimits bound the work of a search: guildhall.MemberSearchMaxMatches
+// and guildhall.MemberSearchScanBudget, which tests lower to show each way
+// of searching on a few rows.
+type searchLimits struct {
+	maxMatches, scanBudget int
+}
+
+// defaultSearchLimits are the documented ones.
+var defaultSearchLimits = searchLimits{maxMatches: guildhall.MemberSearchMaxMatches, scanBudget: guildhall.MemberSearchScanBudget}
+
 // membersPage reads one page of org's member list for a viewer holding role.
-func (tx *Tx) membersPage(ctx context.Context, org guildhall.Organization, role guildhall.Role, q guildhall.MembersQuery) (guildhall.MembersPage, error) {
+func (tx *Tx) membersPage(ctx context.Context, org guildhall.Organization, role guildhall.Role, q guildhall.MembersQuery, limits searchLimits) (guildhall.MembersPage, error) {
 	page := guildhall.MembersPage{MembersQuery: q, AsOf: tx.now}
 	seesExpired := guildhall.CanSeeExpiredInvitations(role)
 	if q.Status.NeedsExpired() && !seesExpired {
@@ -472,7 +484,8 @@ func (tx *Tx) membersPage(ctx context.Context, org guildhall.Organization, role 
 		read = list.sliceReader(nil)
 		standingCounts{}.fill(&page, seesExpired)
 	default:
-		matches, complete, err := tx.searchMembers(ctx, list, len(q.Search) >= guildhall.MemberSearchMinIndexed)
+		indexed := len(q.Search) >= guildhall.MemberSearchMinIndexed && (cur == nil || !cur.Scan)
+		matches, complete, err := tx.searchMembers(ctx, list, indexed, limits.maxMatches)
 		if err != nil {
 			return page, err
 		}
@@ -480,7 +493,7 @@ func (tx *Tx) membersPage(ctx context.Context, org guildhall.Organization, role 
 			// Too short for the index, or too common: an organization
 			// small enough is read whole and searched; a larger one in
 			// order, a page at a time.
-			if matches, complete, err = tx.searchSmallOrganization(ctx, list); err != nil {
+			if matches, complete, err = tx.searchSmallOrganization(ctx, list, limits.scanBudget); err != nil {
 				return page, err
 			}
 		}
@@ -495,7 +508,8 @@ func (tx *Tx) membersPage(ctx context.Context, org guildhall.Organization, role 
 			read = list.sliceReader(kept)
 		} else {
 			page.Total = -1
-			search = &searchReader{base: list.sqlReader(tx), search: q.Search, budget: guildhall.MemberSearchScanBudget}
+			list.scan = true
+			search = &searchReader{base: list.sqlReader(tx), search: q.Search, budget: limits.scanBudget}
 			read = search.read
 		}
 	}
@@ -559,7 +573,7 @@ func (l *memberList) window(ctx context.Context, page *guildhall.MembersPage, re
 // cursorAt is the cursor to the rows after key (before it, when back),
 // whose page starts at position pos.
 func (l *memberList) cursorAt(key memberKey, back bool, pos int) string {
-	return cursor{List: l.id(), Back: back, Seg: key.seg, Name: key.name, Recency: key.recency, Pos: pos}.encode()
+	return cursor{List: l.id(), Back: back, Seg: key.seg, Name: key.name, Recency: key.recency, Pos: pos, Scan: l.scan}.encode()
 }
 
 func members(rows []memberRow) []guildhall.Membership {
@@ -583,14 +597,14 @@ func couldBeInUsername(search string) bool {
 
 // searchMembers finds the rows of the list's organization whose username
 // contains the list's search, through the username index when indexed:
-// every match, unsorted, and true, unless more than
-// guildhall.MemberSearchMaxMatches usernames in the whole server contain
-// it, or it is too short for the index: then nothing, and false.
-func (tx *Tx) searchMembers(ctx context.Context, l *memberList, indexed bool) ([]memberRow, bool, error) {
+// every match, unsorted, and true, unless more than maxMatches usernames
+// in the whole server contain it, or it is too short for the index: then
+// nothing, and false.
+func (tx *Tx) searchMembers(ctx context.Context, l *memberList, indexed bool, maxMatches int) ([]memberRow, bool, error) {
 	if !indexed {
 		return nil, false, nil
 	}
-	rows, err := tx.QueryContext(ctx, usernameSearchSQL, l.org.ID, ftsPhrase(l.q.Search), guildhall.MemberSearchMaxMatches+1)
+	rows, err := tx.QueryContext(ctx, usernameSearchSQL, l.org.ID, ftsPhrase(l.q.Search), maxMatches+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -615,7 +629,7 @@ func (tx *Tx) searchMembers(ctx context.Context, l *memberList, indexed bool) ([
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	if candidates > guildhall.MemberSearchMaxMatches {
+	if candidates > maxMatches {
 		return nil, false, nil
 	}
 	return out, true, nil
@@ -623,14 +637,13 @@ func (tx *Tx) searchMembers(ctx context.Context, l *memberList, indexed bool) ([
 
 // searchSmallOrganization finds the rows of the list's organization whose
 // username contains the search by reading every row, when there are at
-// most guildhall.MemberSearchScanBudget: every match and true; else
-// nothing and false.
-func (tx *Tx) searchSmallOrganization(ctx context.Context, l *memberList) ([]memberRow, bool, error) {
+// most budget: every match and true; else nothing and false.
+func (tx *Tx) searchSmallOrganization(ctx context.Context, l *memberList, budget int) ([]memberRow, bool, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, organizationRowsSQL, l.org.ID).Scan(&n); err != nil {
 		return nil, false, err
 	}
-	if n > guildhall.MemberSearchScanBudget {
+	if n > budget {
 		return nil, false, nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+membersColumns+membersFrom+` WHERE m.organization_id = ?`, l.org.ID)
