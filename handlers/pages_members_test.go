@@ -107,3 +107,53 @@ func TestOrganizationPageIsPaged(t *testing.T) {
 		t.Fatalf("a cursor of another order: stale note %d, %d rows", other.Doc.Find(`[data-testid="members-stale"]`).Length(), other.Doc.Find(`[data-testid="member"]`).Length())
 	}
 }
+
+// TestDashboardIsPaged: the dashboard shows a page of the user's
+// organizations and one of their invitations, each with a link to the
+// next; following one keeps the other list where it was.
+func TestDashboardIsPaged(t *testing.T) {
+	t.Parallel()
+	const pageSize = 50 // the dashboard's
+	env := newPageEnv(t, pageEnvOptions{orgRate: 1000})
+	nora := env.user("nora")
+	for i := range pageSize + 2 {
+		env.org(nora, fmt.Sprintf("Guild %02d", i))
+	}
+	host := env.user("hugo")
+	for _, name := range []string{"Alpha", "Beta"} {
+		if _, err := env.store.InviteUser(t.Context(), host, env.org(host, name), "nora", guildhall.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := env.visitor()
+	v.login("nora")
+	orgs := func(p page) (names []string) {
+		p.Doc.Find(`[data-testid="my-org"]`).Each(func(_ int, s *goquery.Selection) {
+			name, _ := s.Attr("data-org")
+			names = append(names, name)
+		})
+		return names
+	}
+	home := v.get("/")
+	if got := orgs(home); len(got) != pageSize || got[0] != "Guild 00" || home.Doc.Find(`[data-testid="invitation"]`).Length() != 2 {
+		t.Fatalf("the first page: %d organizations from %v, %d invitations", len(got), got[:1], home.Doc.Find(`[data-testid="invitation"]`).Length())
+	}
+	if home.Doc.Find(`[data-testid="orgs-first"]`).Length() != 0 || home.Doc.Find(`[data-testid="invitations-pager"]`).Length() != 0 {
+		t.Fatal("the first page links back, or pages two invitations")
+	}
+	more, ok := home.Doc.Find(`[data-testid="orgs-more"]`).Attr("href")
+	if !ok {
+		t.Fatal("no link to more organizations")
+	}
+	next := v.get(more)
+	if got := orgs(next); strings.Join(got, ",") != "Guild 50,Guild 51" || next.Doc.Find(`[data-testid="orgs-more"]`).Length() != 0 ||
+		next.Doc.Find(`[data-testid="invitation"]`).Length() != 2 {
+		t.Fatalf("the next page: %v", got)
+	}
+	if back, _ := next.Doc.Find(`[data-testid="orgs-first"]`).Attr("href"); back != "/" {
+		t.Fatalf("back to the first page: %q", back)
+	}
+	if damaged := v.get("/?orgs=nonsense"); len(orgs(damaged)) != pageSize {
+		t.Fatal("a damaged cursor should show the first page")
+	}
+}
