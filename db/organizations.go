@@ -197,24 +197,18 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 		if !guildhall.CanGrant(actorRole, role) {
 			return cannotGrant(actorRole, role)
 		}
-		inviteeID, err := tx.userID(ctx, username)
-		if err != nil {
-			return err
-		}
-		// An expired invitation no longer counts: clear it so the insert
-		// below can take its place. Live rows are left for the constraint.
-		if _, err := tx.ExecContext(ctx, `
-			DELETE FROM memberships
-			WHERE organization_id = ? AND user_id = ? AND status = 'pending' AND expires <= ?`,
-			orgID, inviteeID, unix(tx.now)); err != nil {
-			return err
-		}
+		// One statement finds the invitee and inserts the invitation, or
+		// renews in place an invitation of theirs that has expired (an
+		// expired one no longer counts). A live invitation or a membership
+		// is left alone, and nothing comes back: the UNIQUE constraint on
+		// (organization, user) decides, whatever races beside it.
+		var inviteeID int64
 		expires := tx.now.Add(db.ttl)
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO memberships (organization_id, user_id, username, role, status, sender_id, created, expires)
-			VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
-			orgID, inviteeID, username, string(role), a.UserID, unix(tx.now), unix(expires))
-		if isUniqueViolation(err) {
+		err = tx.QueryRowContext(ctx, inviteSQL, orgID, username, string(role), a.UserID, unix(tx.now), unix(expires)).Scan(&inviteeID)
+		if errors.Is(err, sql.ErrNoRows) {
+			if inviteeID, err = tx.userID(ctx, username); err != nil {
+				return err
+			}
 			return tx.alreadyThere(ctx, org, inviteeID, username)
 		} else if err != nil {
 			return err
@@ -235,6 +229,18 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 	})
 	return m, err
 }
+
+// inviteSQL invites the user named ?2 to organization ?1 as ?3, sent by
+// ?4 at ?5, open until ?6; it returns the invitee's id, or no row when
+// there is no such user, or they are already a member or invited (and
+// that invitation has not expired).
+const inviteSQL = `
+	INSERT INTO memberships (organization_id, user_id, username, role, status, sender_id, created, expires)
+	SELECT ?1, u.id, u.username, ?3, 'pending', ?4, ?5, ?6 FROM users u WHERE u.username = ?2
+	ON CONFLICT (organization_id, user_id) DO UPDATE
+		SET role = excluded.role, sender_id = excluded.sender_id, created = excluded.created, expires = excluded.expires
+		WHERE memberships.status = 'pending' AND memberships.expires <= excluded.created
+	RETURNING user_id`
 
 // alreadyThere explains a UNIQUE conflict on an invitation: the row that
 // won is read only to word the message.
@@ -500,24 +506,26 @@ func (tx *Tx) organization(ctx context.Context, id int64) (guildhall.Organizatio
 
 // orgAsMember loads an organization and the actor's role in it: ENOTFOUND
 // if there is no such organization, EFORBIDDEN unless the actor is one of
-// its active members. Every operation on an organization starts here.
+// its active members. Every operation on an organization starts here, so
+// it is one statement: the organization and the actor's row together.
 func (tx *Tx) orgAsMember(ctx context.Context, a guildhall.Actor, orgID int64) (guildhall.Organization, guildhall.Role, error) {
-	org, err := tx.organization(ctx, orgID)
-	if err != nil {
+	org := guildhall.Organization{ID: orgID}
+	var created int64
+	var role, status sql.NullString
+	err := tx.QueryRowContext(ctx, `
+		SELECT o.name, o.description, o.created, m.role, m.status
+		FROM organizations o LEFT JOIN memberships m ON m.organization_id = o.id AND m.user_id = ?2
+		WHERE o.id = ?1`, orgID, a.UserID).Scan(&org.Name, &org.Description, &created, &role, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return org, "", guildhall.Errorf(guildhall.ENOTFOUND, "Organization %d does not exist.", orgID)
+	} else if err != nil {
 		return org, "", err
 	}
-	role, err := tx.actorRole(ctx, org, a)
-	return org, role, err
-}
-
-// actorRole returns the actor's role in org, or EFORBIDDEN unless they are
-// an active member: an outsider or a pending invitee cannot act for it.
-func (tx *Tx) actorRole(ctx context.Context, org guildhall.Organization, a guildhall.Actor) (guildhall.Role, error) {
-	row, err := tx.membership(ctx, org.ID, a.UserID)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && row.status != guildhall.StatusActive {
-		return "", guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of %s.", org.Name)
+	org.Created = time.Unix(created, 0).UTC()
+	if guildhall.Status(status.String) != guildhall.StatusActive {
+		return org, "", guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of %s.", org.Name)
 	}
-	return row.role, err
+	return org, guildhall.Role(role.String), nil
 }
 
 // userID finds a user by name or fails with ENOTFOUND.
