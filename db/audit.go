@@ -8,7 +8,7 @@ import (
 )
 
 // auditPageSQL reads an organization's audit events older than an id,
-// newest first, by keyset over audit_events_org (organization_id, id): ?1
+// newest first, by keyset over the table's key (organization_id, id): ?1
 // the organization, ?2 the id bound (exclusive), ?3 the limit.
 const auditPageSQL = `
 	SELECT id, organization_id, time, actor, action, target, role, old_role, old_name
@@ -91,10 +91,14 @@ func (tx *Tx) audit(ctx context.Context, orgID int64, actor, action, target stri
 	return tx.auditEvent(ctx, guildhall.AuditEvent{OrganizationID: orgID, Actor: actor, Action: action, Target: target, Role: role})
 }
 
+// auditEventSQL records an event as the next of its organization: its id
+// follows the organization's last (a seek to the end of its key range).
+const auditEventSQL = `
+	INSERT INTO audit_events (organization_id, id, time, actor, action, target, role, old_role, old_name)
+	VALUES (?1, (SELECT coalesce(max(id), 0) + 1 FROM audit_events WHERE organization_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)`
+
 // auditEvent records e, with what it replaced, at the transaction's time.
 func (tx *Tx) auditEvent(ctx context.Context, e guildhall.AuditEvent) error {
-	_, err := tx.ExecContext(ctx, `
-		INSERT INTO audit_events (organization_id, time, actor, action, target, role, old_role, old_name)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.OrganizationID, unix(tx.now), e.Actor, e.Action, e.Target, string(e.Role), string(e.OldRole), e.OldName)
+	_, err := tx.ExecContext(ctx, auditEventSQL, e.OrganizationID, unix(tx.now), e.Actor, e.Action, e.Target, string(e.Role), string(e.OldRole), e.OldName)
 	return err
 }

@@ -73,6 +73,28 @@ DROP TRIGGER pending_counts_insert;
 DROP TRIGGER pending_counts_organization;
 DROP TABLE pending_invitation_counts;
 
+-- The audit trail is read a page at a time by organization, newest
+-- first: the table is kept in that order, keyed by (organization_id, id),
+-- so an event is one B-tree entry rather than a row and an index entry.
+-- An event's id is its number within its organization (the events copied
+-- here keep theirs, unique as they were).
+CREATE TABLE audit_events_by_org (
+    organization_id INTEGER NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    id              INTEGER NOT NULL,
+    time            INTEGER NOT NULL,
+    actor           TEXT    NOT NULL,
+    action          TEXT    NOT NULL,
+    target          TEXT    NOT NULL,
+    role            TEXT    NOT NULL DEFAULT '',
+    old_role        TEXT    NOT NULL DEFAULT '',
+    old_name        TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (organization_id, id)
+) STRICT, WITHOUT ROWID;
+INSERT INTO audit_events_by_org (organization_id, id, time, actor, action, target, role, old_role, old_name)
+SELECT organization_id, id, time, actor, action, target, role, old_role, old_name FROM audit_events;
+DROP TABLE audit_events;
+ALTER TABLE audit_events_by_org RENAME TO audit_events;
+
 -- Username search: a trigram index over every username (SQLite's FTS5),
 -- so that finding the names that contain a text costs what they are, not
 -- a scan of every member. It reads the names from users, and triggers keep
@@ -104,6 +126,24 @@ END;
 -- +goose StatementEnd
 
 -- +goose Down
+CREATE TABLE audit_events_by_rowid (
+    id              INTEGER PRIMARY KEY,
+    organization_id INTEGER NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    time            INTEGER NOT NULL,
+    actor           TEXT    NOT NULL,
+    action          TEXT    NOT NULL,
+    target          TEXT    NOT NULL,
+    role            TEXT    NOT NULL DEFAULT '',
+    old_role        TEXT    NOT NULL DEFAULT '',
+    old_name        TEXT    NOT NULL DEFAULT ''
+) STRICT;
+-- Ids within an organization may repeat across organizations: renumber by time.
+INSERT INTO audit_events_by_rowid (organization_id, time, actor, action, target, role, old_role, old_name)
+SELECT organization_id, time, actor, action, target, role, old_role, old_name FROM audit_events ORDER BY time, organization_id, id;
+DROP TABLE audit_events;
+ALTER TABLE audit_events_by_rowid RENAME TO audit_events;
+CREATE INDEX audit_events_org ON audit_events (organization_id, id);
+
 DROP TRIGGER users_fts_update;
 DROP TRIGGER users_fts_delete;
 DROP TRIGGER users_fts_insert;
