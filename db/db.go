@@ -283,6 +283,8 @@ type Tx struct {
 	*sql.Tx
 	now    time.Time
 	stmts  *stmtCache // the pool's prepared statements (statements.go)
+	// bound holds those statements bound to this transaction, by the pool's.
+	bound map[*sql.Stmt]*sql.Stmt
 	shared bool       // one of several operations in a group commit
 	// observer is told of refusals by the limits checked inside a
 	// transaction (limits.go).

@@ -189,26 +189,15 @@ func (tx *Tx) checkPendingCap(ctx context.Context, org guildhall.Organization, l
 	return e
 }
 
-// checkInviteeCap refuses the invitation just inserted in tx if it gives
-// the invitee more open invitations than limit (0: no cap), from all
-// organizations together. The count stops at limit+1, so its cost is
-// bounded by the cap. The refusal is a conflict with the invitee's state
-// and says no more than that: not how many invitations they hold, nor
-// from where, nor when one lapses.
-func (tx *Tx) checkInviteeCap(ctx context.Context, inviteeID int64, username string, limit int) error {
+// refuseInviteeCap is the refusal of an invitation that would give the
+// invitee more open invitations than limit, from all organizations
+// together (inviteSQL counts them, at most the cap, in the invitation's
+// own statement). It is a conflict with the invitee's state and says no
+// more than that: not how many invitations they hold, nor from where, nor
+// when one lapses.
+func (tx *Tx) refuseInviteeCap(username string, limit int) error {
 	if limit <= 0 {
-		return nil
-	}
-	var open int
-	if err := tx.QueryRowContext(ctx, `
-		SELECT count(*) FROM (
-			SELECT 1 FROM memberships
-			WHERE user_id = ? AND status = 'pending' AND expires > ? LIMIT ?) AS open_invitations`,
-		inviteeID, unix(tx.now), limit+1).Scan(&open); err != nil {
-		return err
-	}
-	if open <= limit {
-		return nil
+		return fmt.Errorf("the invitation of %s was not written, and no cap is on", username)
 	}
 	tx.observer.LimitRefused(LimitPendingInvitesPerUser)
 	return guildhall.Errorf(guildhall.ECONFLICT, "%s cannot take more invitations until they answer some of those they have; try again later.", username)

@@ -133,6 +133,12 @@ func TestListQueryPlans(t *testing.T) {
 	t.Run("a search", func(t *testing.T) {
 		check(t, usernameSearchSQL, "SCAN users_fts VIRTUAL TABLE INDEX", "SEARCH m USING INDEX sqlite_autoindex_memberships_1 (organization_id=? AND user_id=?)")
 	})
+	t.Run("an invitation", func(t *testing.T) {
+		// The per-user cap is counted over the invitee's open invitations
+		// alone; the invitee is found by name.
+		check(t, inviteSQL, "SEARCH u USING COVERING INDEX sqlite_autoindex_users_1 (username=?)",
+			"SEARCH p USING COVERING INDEX memberships_user_pending (user_id=? AND expires>?)")
+	})
 	t.Run("counts", func(t *testing.T) {
 		for _, q := range []string{membershipCountsSQL, organizationRowsSQL, pendingCountSQL} {
 			check(t, q, "SEARCH membership_counts USING PRIMARY KEY (organization_id=?")

@@ -199,26 +199,25 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 		}
 		// One statement finds the invitee and inserts the invitation, or
 		// renews in place an invitation of theirs that has expired (an
-		// expired one no longer counts). A live invitation or a membership
-		// is left alone, and nothing comes back: the UNIQUE constraint on
-		// (organization, user) decides, whatever races beside it.
-		var inviteeID int64
+		// expired one no longer counts), if they hold fewer open
+		// invitations than the per-user cap. A live invitation or a
+		// membership is left alone, and nothing comes back: the UNIQUE
+		// constraint on (organization, user) decides, whatever races
+		// beside it; the writer is one, so the cap is counted and the row
+		// written with nothing between them.
 		expires := tx.now.Add(db.ttl)
-		err = tx.QueryRowContext(ctx, inviteSQL, orgID, username, string(role), a.UserID, unix(tx.now), unix(expires)).Scan(&inviteeID)
-		if errors.Is(err, sql.ErrNoRows) {
-			if inviteeID, err = tx.userID(ctx, username); err != nil {
-				return err
-			}
-			return tx.alreadyThere(ctx, org, inviteeID, username)
-		} else if err != nil {
+		res, err := tx.ExecContext(ctx, inviteSQL, orgID, username, string(role), a.UserID, unix(tx.now), unix(expires), db.maxPendingInvitesPerUser)
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return tx.notInvited(ctx, org, username, db.maxPendingInvitesPerUser)
 		}
 		// Counted after the insert, in the same transaction: racing
-		// invitations cannot overshoot the caps together.
+		// invitations cannot overshoot the cap together.
 		if err := tx.checkPendingCap(ctx, org, db.maxPendingInvites); err != nil {
-			return err
-		}
-		if err := tx.checkInviteeCap(ctx, inviteeID, username, db.maxPendingInvitesPerUser); err != nil {
 			return err
 		}
 		m = guildhall.Membership{
@@ -231,26 +230,38 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 }
 
 // inviteSQL invites the user named ?2 to organization ?1 as ?3, sent by
-// ?4 at ?5, open until ?6; it returns the invitee's id, or no row when
-// there is no such user, or they are already a member or invited (and
-// that invitation has not expired).
+// ?4 at ?5, open until ?6, unless they already hold ?7 open invitations
+// (0: no cap; counted from memberships_user_pending, at most the cap). It
+// writes no row when there is no such user, when they are at the cap, or
+// when they are already a member or invited (and that invitation has not
+// expired).
 const inviteSQL = `
 	INSERT INTO memberships (organization_id, user_id, username, role, status, sender_id, created, expires)
-	SELECT ?1, u.id, u.username, ?3, 'pending', ?4, ?5, ?6 FROM users u WHERE u.username = ?2
+	SELECT ?1, u.id, u.username, ?3, 'pending', ?4, ?5, ?6 FROM users u
+	WHERE u.username = ?2 AND (?7 = 0 OR
+		(SELECT count(*) FROM memberships p WHERE p.user_id = u.id AND p.status = 'pending' AND p.expires > ?5) < ?7)
 	ON CONFLICT (organization_id, user_id) DO UPDATE
 		SET role = excluded.role, sender_id = excluded.sender_id, created = excluded.created, expires = excluded.expires
-		WHERE memberships.status = 'pending' AND memberships.expires <= excluded.created
-	RETURNING user_id`
+		WHERE memberships.status = 'pending' AND memberships.expires <= excluded.created`
 
-// alreadyThere explains a UNIQUE conflict on an invitation: the row that
-// won is read only to word the message.
-func (tx *Tx) alreadyThere(ctx context.Context, org guildhall.Organization, userID int64, username string) error {
-	var status string
-	err := tx.QueryRowContext(ctx, `SELECT status FROM memberships WHERE organization_id = ? AND user_id = ?`, org.ID, userID).Scan(&status)
+// notInvited explains an invitation that inviteSQL did not write: there
+// is no such user (ENOTFOUND), the row that is there already wins (a
+// UNIQUE conflict), or the invitee holds the most open invitations one
+// user may (see refuseInviteeCap). It reads only to word the message.
+func (tx *Tx) notInvited(ctx context.Context, org guildhall.Organization, username string, limit int) error {
+	userID, err := tx.userID(ctx, username)
 	if err != nil {
 		return err
 	}
-	if guildhall.Status(status) == guildhall.StatusActive {
+	var status string
+	var expires sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT status, expires FROM memberships WHERE organization_id = ? AND user_id = ?`, org.ID, userID).Scan(&status, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && guildhall.Status(status) == guildhall.StatusPending && expires.Int64 <= unix(tx.now):
+		return tx.refuseInviteeCap(username, limit)
+	case err != nil:
+		return err
+	case guildhall.Status(status) == guildhall.StatusActive:
 		return guildhall.Errorf(guildhall.ECONFLICT, "%s is already a member of %s.", username, org.Name)
 	}
 	return guildhall.Errorf(guildhall.ECONFLICT, "%s has already been invited to %s.", username, org.Name)
