@@ -281,11 +281,11 @@ func (db *DB) Ping(ctx context.Context) error {
 // Tx is a transaction with the one timestamp its operation uses throughout.
 type Tx struct {
 	*sql.Tx
-	now    time.Time
-	stmts  *stmtCache // the pool's prepared statements (statements.go)
+	now   time.Time
+	stmts *stmtCache // the pool's prepared statements (statements.go)
 	// bound holds those statements bound to this transaction, by the pool's.
-	bound map[*sql.Stmt]*sql.Stmt
-	shared bool       // one of several operations in a group commit
+	bound  map[*sql.Stmt]*sql.Stmt
+	shared bool // one of several operations in a group commit
 	// observer is told of refusals by the limits checked inside a
 	// transaction (limits.go).
 	observer Observer
