@@ -17,6 +17,12 @@ import (
 // a minute is precise enough to read and keeps reads from becoming writes.
 const apiKeyTouchInterval = time.Minute
 
+// keyLookupSQL finds an API key by its hash, with its user.
+const keyLookupSQL = `
+	SELECT k.id, k.key_hash, k.last_used, u.id, u.username, u.admin
+	FROM api_keys k JOIN users u ON u.id = k.user_id
+	WHERE k.key_hash = ?`
+
 // authenticateKey finds the user an API key belongs to (Authenticate's
 // half for keys), comparing its hash in constant time, and notes its use.
 func (db *DB) authenticateKey(ctx context.Context, key string) (guildhall.Actor, error) {
@@ -29,19 +35,15 @@ func (db *DB) authenticateKey(ctx context.Context, key string) (guildhall.Actor,
 	var stored []byte
 	var keyID int64
 	var lastUsed sql.NullInt64
-	var now time.Time
-	err := db.view(ctx, func(tx *Tx) error {
-		now = tx.now
-		return tx.QueryRowContext(ctx, `
-			SELECT k.id, k.key_hash, k.last_used, u.id, u.username, u.admin
-			FROM api_keys k JOIN users u ON u.id = k.user_id
-			WHERE k.key_hash = ?`, sum).
-			Scan(&keyID, &stored, &lastUsed, &a.UserID, &a.Username, &a.Admin)
-	})
+	now := db.now().UTC()
+	// One statement, prepared once on the reader pool, with no transaction
+	// of its own to begin and commit: it is a single read, consistent by
+	// itself. Every API call with a key makes it.
+	err := db.keyLookup.QueryRowContext(ctx, sum).Scan(&keyID, &stored, &lastUsed, &a.UserID, &a.Username, &a.Admin)
 	if errors.Is(err, sql.ErrNoRows) {
 		return guildhall.Actor{}, bad
 	} else if err != nil {
-		return guildhall.Actor{}, err
+		return guildhall.Actor{}, db.storageError(ctx, "authenticate key", err)
 	}
 	if subtle.ConstantTimeCompare(stored, sum) != 1 {
 		return guildhall.Actor{}, bad

@@ -161,6 +161,7 @@ type DB struct {
 	search searchLimits
 
 	writeStmts, readStmts *stmtCache      // prepared statements of each pool
+	keyLookup             *sql.Stmt       // keyLookupSQL on the readers (apikeys.go)
 	committer             *groupCommitter // nil unless Options.GroupCommit
 	observer              Observer        // never nil: noObserver without Options.Observer
 }
@@ -215,6 +216,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.writeStmts, db.readStmts = newStmtCache(db.write), newStmtCache(db.read)
+	if db.keyLookup, err = db.read.PrepareContext(ctx, keyLookupSQL); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare the key lookup: %w", err)
+	}
 	if opts.GroupCommit {
 		db.committer = newGroupCommitter(db)
 	}
@@ -269,6 +274,9 @@ func (db *DB) Close() error {
 	if db.writeStmts != nil {
 		db.writeStmts.close()
 		db.readStmts.close()
+	}
+	if db.keyLookup != nil {
+		db.keyLookup.Close()
 	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
