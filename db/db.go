@@ -28,11 +28,20 @@ import (
 //
 // synchronous=FULL in WAL mode syncs the WAL at every commit: an
 // acknowledged write survives both kill -9 and a power loss.
+//
+// temp_store=MEMORY keeps SQLite's temporary files in memory, the
+// sub-journal above all: each operation of a group commit runs in a
+// savepoint, and the pages it changes are saved there first, so that a
+// failing operation can be rolled back alone. On a file that cost a write
+// system call per page, a tenth of the server's CPU under the invite load.
+// The sub-journal only ever serves a rollback within a transaction; the
+// WAL alone makes commits durable.
 var pragmas = []struct{ name, value, want string }{
 	{"busy_timeout", "10000", "10000"},
 	{"foreign_keys", "1", "1"},
 	{"journal_mode", "WAL", "wal"},
 	{"synchronous", "FULL", "2"},
+	{"temp_store", "MEMORY", "2"},
 }
 
 // Options configure a DB. DefaultOptions returns what production runs
