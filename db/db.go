@@ -171,6 +171,7 @@ type DB struct {
 
 	writeStmts, readStmts *stmtCache      // prepared statements of each pool
 	keyLookup             *sql.Stmt       // keyLookupSQL on the readers (apikeys.go)
+	keys                  *keyCache       // API keys recently checked (apikeys.go)
 	committer             *groupCommitter // nil unless Options.GroupCommit
 	observer              Observer        // never nil: noObserver without Options.Observer
 }
@@ -183,7 +184,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{path: path, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2),
-		throttle: newLoginThrottle(opts.LoginThrottleMaxKeys), signupClosed: opts.SignupClosed, search: defaultSearchLimits}
+		throttle: newLoginThrottle(opts.LoginThrottleMaxKeys), signupClosed: opts.SignupClosed, search: defaultSearchLimits,
+		keys: newKeyCache()}
 	db.maxPendingInvites, db.maxPendingInvitesPerUser = opts.MaxPendingInvites, opts.MaxPendingInvitesPerUser
 	db.inviteRatePerMinute, db.inviteRate = opts.InviteRate, newRateLimiter(opts.InviteRate, time.Minute)
 	db.orgRatePerHour, db.orgRate = opts.OrganizationRate, newRateLimiter(opts.OrganizationRate, time.Hour)

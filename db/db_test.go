@@ -612,3 +612,53 @@ func TestThrottleHoldsUnderConcurrentGuesses(t *testing.T) {
 	_, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "password-alice", ClientAddr: "192.0.2.8"})
 	wantCode(t, err, guildhall.ERATELIMITED)
 }
+
+// TestAPIKeyChecksAreRemembered: a key checked in the database is believed
+// for a second (db's keyCacheTTL) without reading it again; revoked through
+// this service it stops at once, and revoked behind its back (another
+// server on the same database, here a raw DELETE) within that second.
+func TestAPIKeyChecksAreRemembered(t *testing.T) {
+	ctx := context.Background()
+	d, clk, path := MustOpenDBWith(t, db.Options{})
+	alice := MustCreateUser(t, d, "alice")
+	_, secret, err := d.CreateAPIKey(ctx, alice, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := d.CreateAPIKey(ctx, alice, "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{secret, other} {
+		if _, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := sql.Open("sqlite", db.DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`DELETE FROM api_keys WHERE title = 'two'`); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: other}); err != nil || a.UserID != alice.UserID || !a.ViaAPIKey {
+		t.Fatalf("within the second the key was checked: %+v %v", a, err)
+	}
+	clk.Advance(time.Second)
+	_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: other})
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+
+	keys, err := d.ListAPIKeys(ctx, alice)
+	if err != nil || len(keys) != 1 {
+		t.Fatal(keys, err)
+	}
+	if _, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: secret}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteAPIKey(ctx, alice, keys[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+}
