@@ -9,10 +9,11 @@ import (
 
 // auditPageSQL reads an organization's audit events older than an id,
 // newest first, by keyset over the table's key (organization_id, id): ?1
-// the organization, ?2 the id bound (exclusive), ?3 the limit.
+// the organization, ?2 the id bound (exclusive). A page reads the rows it
+// needs and no more (see skipRows on LIMIT).
 const auditPageSQL = `
 	SELECT id, organization_id, time, actor, action, target, role, old_role, old_name
-	FROM audit_events WHERE organization_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3`
+	FROM audit_events WHERE organization_id = ?1 AND id < ?2 ORDER BY id DESC`
 
 // ListAuditLog returns one page of an organization's audit events, newest
 // first, with the cursor to the older ones, to those
@@ -64,7 +65,7 @@ func (tx *Tx) auditPage(ctx context.Context, orgID int64, q guildhall.AuditQuery
 	if cur != nil {
 		before = cur.ID
 	}
-	rows, err := tx.QueryContext(ctx, auditPageSQL, orgID, before, q.Limit+1)
+	rows, err := tx.QueryContext(ctx, auditPageSQL, orgID, before)
 	if err != nil {
 		return page, err
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"guildhall"
 )
 
 // The SQL of an organization's member list (members_page.go). Every page
@@ -61,26 +63,54 @@ func (e expiryMode) sql(now int) string {
 	return ""
 }
 
-// segmentSQL reads one segment from a bound, for the sort by role:
-// ?1 organization, ?2 status, ?3 role, ?4 the username bound (exclusive),
-// ?5 now, ?6 limit, ?7 offset. backward reads from the bound towards the
+// Pages are bounded by reading no more rows than they need, never by a
+// LIMIT with a bound parameter: SQLite plans a statement for the value of
+// its LIMIT parameter, and prepares it again each time another value is
+// bound (a page of 50 after one of 100 on the same connection), which cost
+// more than reading the page. The rows not read are never computed.
+//
+// skipRows skips ?n rows before the first: SQLite's OFFSET must follow a
+// LIMIT, and -1 means none (PostgreSQL writes LIMIT ALL, or OFFSET alone).
+func skipRows(n int) string { return fmt.Sprintf(" LIMIT -1 OFFSET ?%d", n) }
+
+// statusSQL writes a status into a query as a literal, never a bound
+// parameter: SQLite matches a parameter compared with a column that a
+// partial index is conditioned on (memberships_pending and
+// memberships_user_pending are, on status) by its value, and must then
+// prepare the statement again whenever the parameter is bound, at every
+// execution. The statuses are the schema's own constants.
+func statusSQL(st guildhall.Status) string { return "'" + string(st) + "'" }
+
+// segmentSQL reads one segment of status st from a bound, for the sort by
+// role: ?1 organization, ?3 role, ?4 the username bound (exclusive), ?5
+// now, ?7 the rows to skip. backward reads from the bound towards the
 // start, nearest first.
-func segmentSQL(e expiryMode, backward bool) string {
+func segmentSQL(st guildhall.Status, e expiryMode, backward bool) string {
 	cmp, dir := ">", ""
 	if backward {
 		cmp, dir = "<", " DESC"
 	}
 	return `SELECT ` + membersColumns + membersFrom + `
-		WHERE m.organization_id = ?1 AND m.status = ?2 AND m.role = ?3 AND m.username ` + cmp + ` ?4` + e.sql(5) + `
-		ORDER BY m.username` + dir + ` LIMIT ?6 OFFSET ?7`
+		WHERE m.organization_id = ?1 AND m.status = ` + statusSQL(st) + ` AND m.role = ?3 AND m.username ` + cmp + ` ?4` + e.sql(5) + `
+		ORDER BY m.username` + dir + skipRows(7)
 }
 
-// segmentQueries holds segmentSQL for every mode and direction, built once.
-var segmentQueries = func() map[[2]int]string {
-	out := map[[2]int]string{}
-	for _, e := range []expiryMode{anyExpiry, liveOnly, expiredOnly} {
-		for _, back := range []int{0, 1} {
-			out[[2]int{int(e), back}] = segmentSQL(e, back == 1)
+// segmentQuery identifies one of segmentQueries.
+type segmentQuery struct {
+	status   guildhall.Status
+	expiry   expiryMode
+	backward bool
+}
+
+// segmentQueries holds segmentSQL for every status, mode and direction,
+// built once.
+var segmentQueries = func() map[segmentQuery]string {
+	out := map[segmentQuery]string{}
+	for _, st := range []guildhall.Status{guildhall.StatusPending, guildhall.StatusActive} {
+		for _, e := range []expiryMode{anyExpiry, liveOnly, expiredOnly} {
+			for _, back := range []bool{false, true} {
+				out[segmentQuery{st, e, back}] = segmentSQL(st, e, back)
+			}
 		}
 	}
 	return out
@@ -96,10 +126,11 @@ type mergeArm struct {
 // mergeSQL reads the segments arms, merged, for the sorts by name
 // (byRecency false: the key is the username) and by date (the key is
 // recency, then username): ?1 organization, ?2 the username bound, ?3 the
-// recency bound, ?4 now, ?5 limit, ?6 offset, and for arm i its status
-// and role at ?(10+2i) and ?(11+2i). A bound is exclusive; backward reads
-// towards the start, nearest first. The start of the list in either
-// direction has a bound no row reaches (see boundsAtStart).
+// recency bound, ?4 now, ?6 the rows to skip, and for arm i its role at
+// ?(10+i) (its status is written in, see statusSQL). A bound is
+// exclusive; backward reads towards the start, nearest first. The start
+// of the list in either direction has a bound no row reaches (see
+// boundsAtStart).
 func mergeSQL(arms []mergeArm, byRecency, backward bool) string {
 	cmp, dir := ">", ""
 	if backward {
@@ -112,11 +143,11 @@ func mergeSQL(arms []mergeArm, byRecency, backward bool) string {
 	parts := make([]string, len(arms))
 	for i, arm := range arms {
 		parts[i] = fmt.Sprintf(`SELECT %s%s
-		WHERE m.organization_id = ?1 AND m.status = ?%d AND m.role = ?%d AND %s%s`,
-			membersColumns, membersFrom, 10+2*i, 11+2*i, bound, arm.expiry.sql(4))
+		WHERE m.organization_id = ?1 AND m.status = %s AND m.role = ?%d AND %s%s`,
+			membersColumns, membersFrom, statusSQL(memberSegments[arm.segment].status), 10+i, bound, arm.expiry.sql(4))
 	}
 	return strings.Join(parts, "\n\t\tUNION ALL\n\t\t") + `
-		ORDER BY ` + order + ` LIMIT ?5 OFFSET ?6`
+		ORDER BY ` + order + skipRows(6)
 }
 
 // mergeQueries caches mergeSQL by its arms and directions: the filters

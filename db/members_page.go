@@ -203,12 +203,12 @@ func (l *memberList) readSegments(ctx context.Context, tx *Tx, bound *memberKey,
 			continue
 		}
 		seg := memberSegments[arm.segment]
-		rows, err := tx.QueryContext(ctx, segmentQueries[[2]int{int(arm.expiry), boolInt(backward)}],
-			l.org.ID, string(seg.status), string(seg.role), from, l.now, max-len(out), offset)
+		rows, err := tx.QueryContext(ctx, segmentQueries[segmentQuery{seg.status, arm.expiry, backward}],
+			l.org.ID, nil, string(seg.role), from, l.now, nil, offset)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
+		for len(out) < max && rows.Next() {
 			r, err := scanMemberRow(rows, l.org)
 			if err != nil {
 				rows.Close()
@@ -234,11 +234,10 @@ func (l *memberList) readMerged(ctx context.Context, tx *Tx, bound *memberKey, b
 	if bound != nil {
 		name, recency = bound.name, bound.recency
 	}
-	args := make([]any, 9, 9+2*len(l.arms))
-	args[0], args[1], args[2], args[3], args[4], args[5] = l.org.ID, name, recency, l.now, max, offset
+	args := make([]any, 9, 9+len(l.arms))
+	args[0], args[1], args[2], args[3], args[5] = l.org.ID, name, recency, l.now, offset
 	for _, arm := range l.arms {
-		seg := memberSegments[arm.segment]
-		args = append(args, string(seg.status), string(seg.role))
+		args = append(args, string(memberSegments[arm.segment].role))
 	}
 	rows, err := tx.QueryContext(ctx, mergeQuery(l.arms, l.q.Sort == guildhall.SortByJoined, backward), args...)
 	if err != nil {
@@ -246,7 +245,7 @@ func (l *memberList) readMerged(ctx context.Context, tx *Tx, bound *memberKey, b
 	}
 	defer rows.Close()
 	var out []memberRow
-	for rows.Next() {
+	for len(out) < max && rows.Next() {
 		r, err := scanMemberRow(rows, l.org)
 		if err != nil {
 			return nil, err
@@ -263,13 +262,6 @@ func boundsAtStart(backward bool) (name string, recency int64) {
 		return usernameAfterAll, 1 << 62
 	}
 	return "", -1 << 62
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // sliceReader reads rows already in memory, sorted in the list's order:

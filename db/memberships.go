@@ -14,8 +14,9 @@ import (
 // the user has.
 
 // userMembershipArm reads one status of a user's memberships after an
-// id: ?1 the user, ?2 the id bound (exclusive), ?3 now, ?4 the limit.
-// Open invitations are those not yet expired.
+// id: ?1 the user, ?2 the id bound (exclusive), ?3 now. Open invitations
+// are those not yet expired. A page reads the rows it needs and no more
+// (see skipRows on LIMIT).
 func userMembershipArm(status guildhall.Status) string {
 	cond := `m.status = 'active'`
 	if status == guildhall.StatusPending {
@@ -55,11 +56,11 @@ func scanUserMembership(rows *sql.Rows, m *guildhall.Membership) (int64, error) 
 // userMembershipsSQL is each subset's page query: one status read in
 // order, or both merged by id.
 var userMembershipsSQL = map[guildhall.MembershipSubset]string{
-	guildhall.SubsetAccepted:        userMembershipArm(guildhall.StatusActive) + ` ORDER BY m.id LIMIT ?4`,
-	guildhall.SubsetOpenInvitations: userMembershipArm(guildhall.StatusPending) + ` ORDER BY m.id LIMIT ?4`,
+	guildhall.SubsetAccepted:        userMembershipArm(guildhall.StatusActive) + ` ORDER BY m.id`,
+	guildhall.SubsetOpenInvitations: userMembershipArm(guildhall.StatusPending) + ` ORDER BY m.id`,
 	guildhall.SubsetAll: userMembershipArm(guildhall.StatusActive) + `
 	UNION ALL
-	` + userMembershipArm(guildhall.StatusPending) + ` ORDER BY id LIMIT ?4`,
+	` + userMembershipArm(guildhall.StatusPending) + ` ORDER BY id`,
 }
 
 // ListMemberships returns one page of the actor's own memberships:
@@ -87,7 +88,7 @@ func (db *DB) ListMemberships(ctx context.Context, a guildhall.Actor, q guildhal
 	}
 	page := guildhall.MembershipsPage{Memberships: []guildhall.Membership{}}
 	err = db.view(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, userMembershipsSQL[q.Subset], a.UserID, after, unix(tx.now), q.Limit+1)
+		rows, err := tx.QueryContext(ctx, userMembershipsSQL[q.Subset], a.UserID, after, unix(tx.now))
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"guildhall/cmd/internal/fixture"
 	"guildhall/cmd/internal/serverproc"
@@ -20,9 +21,11 @@ import (
 type serverMode struct {
 	label  string
 	flags  []string
+	sizes  []int // the organizations to seed for the read phases
 	srv    *serverproc.Process
 	dbPath string
 	fx     fixture.Fixtures
+	orgs   map[int]int64 // the seeded organizations, by size
 	slug   string       // names its profiles
 	prof   *profiler    // nil unless -profile
 	next   atomic.Int64 // the last invitee used
@@ -35,10 +38,13 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 		return err
 	}
 	m.dbPath = filepath.Join(dir, "guildhall.db")
-	fmt.Printf("seeding %d invitees and %d members in %s ...\n", cfg.invitees, cfg.members, m.dbPath)
-	if err := fixture.Seed(ctx, m.dbPath, cfg.invitees, cfg.members); err != nil {
+	fmt.Printf("seeding %d invitees and organizations of %v members in %s ...\n", cfg.invitees, m.sizes, m.dbPath)
+	began := time.Now()
+	var err error
+	if m.orgs, err = fixture.Seed(ctx, m.dbPath, cfg.invitees, m.sizes); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	fmt.Printf("  seeded in %v\n", time.Since(began).Round(time.Second))
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", m.dbPath, "--max-pending-invites", "0", "--invite-rate", "0"}
 	args = append(args, m.flags...)
 	args = append(args, strings.Fields(cfg.serverFlags)...)
@@ -46,7 +52,6 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 		args = append(args, "--pprof-addr", "127.0.0.1:0")
 	}
 	fmt.Printf("starting %s %s\n", cfg.bin, strings.Join(args, " "))
-	var err error
 	if m.srv, err = serverproc.Start(ctx, cfg.bin, args, nil); err != nil {
 		return err
 	}
@@ -56,7 +61,7 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 		}
 		m.prof = &profiler{url: m.srv.Printed("profiler on "), dir: cfg.profileDir}
 	}
-	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL, m.dbPath, cfg.members); err != nil {
+	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
 	}
 	return nil
