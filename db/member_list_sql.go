@@ -30,11 +30,13 @@ import (
 // pg_trgm index; its planner picks the partial index), and orders
 // username with COLLATE "C", the byte order these bounds assume.
 
-// membersColumns are what a page shows of each row; scanMemberRow reads them.
-const membersColumns = `m.username AS username, m.role, m.status, coalesce(s.username, ''), m.created, m.expires, m.accepted, m.recency AS recency`
+// membersColumns are what a page shows of each row; scanMemberRow reads
+// them. The list indexes hold every one of them, so a page is read from an
+// index alone.
+const membersColumns = `m.username AS username, m.role, m.status, m.sender_name, m.created, m.expires, m.accepted`
 
-// membersFrom joins each row to its sender's name.
-const membersFrom = ` FROM memberships m LEFT JOIN users s ON s.id = m.sender_id`
+// membersFrom is where a page's rows are.
+const membersFrom = ` FROM memberships m`
 
 // usernameAfterAll sorts after every username in byte order: usernames
 // hold only [a-z0-9_.-] (guildhall.ValidateUsername), all below '~'. It
@@ -136,15 +138,17 @@ func mergeSQL(arms []mergeArm, byRecency, backward bool) string {
 	if backward {
 		cmp, dir = "<", " DESC"
 	}
-	bound, order := `m.username `+cmp+` ?2`, `username`+dir
+	columns, bound, order := membersColumns, `m.username `+cmp+` ?2`, `username`+dir
 	if byRecency {
+		// The merge orders by a result column: recency, from the index.
+		columns = membersColumns + `, m.recency AS recency`
 		bound, order = `(m.recency, m.username) `+cmp+` (?3, ?2)`, `recency`+dir+`, username`+dir
 	}
 	parts := make([]string, len(arms))
 	for i, arm := range arms {
 		parts[i] = fmt.Sprintf(`SELECT %s%s
 		WHERE m.organization_id = ?1 AND m.status = %s AND m.role = ?%d AND %s%s`,
-			membersColumns, membersFrom, statusSQL(memberSegments[arm.segment].status), 10+i, bound, arm.expiry.sql(4))
+			columns, membersFrom, statusSQL(memberSegments[arm.segment].status), 10+i, bound, arm.expiry.sql(4))
 	}
 	return strings.Join(parts, "\n\t\tUNION ALL\n\t\t") + `
 		ORDER BY ` + order + skipRows(6)
@@ -173,10 +177,9 @@ func mergeQuery(arms []mergeArm, byRecency, backward bool) string {
 const usernameSearchSQL = `
 	WITH matched AS (SELECT rowid AS user_id FROM users_fts WHERE users_fts MATCH ?2 LIMIT ?3)
 	SELECT m.id IS NOT NULL, coalesce(m.username, ''), coalesce(m.role, ''), coalesce(m.status, ''),
-		coalesce(s.username, ''), coalesce(m.created, 0), m.expires, m.accepted, coalesce(m.recency, 0)
+		coalesce(m.sender_name, ''), coalesce(m.created, 0), m.expires, m.accepted
 	FROM matched
-	LEFT JOIN memberships m ON m.organization_id = ?1 AND m.user_id = matched.user_id
-	LEFT JOIN users s ON s.id = m.sender_id`
+	LEFT JOIN memberships m ON m.organization_id = ?1 AND m.user_id = matched.user_id`
 
 // ftsPhrase quotes a search as an FTS5 phrase: with the trigram tokenizer
 // it matches every name containing it. The search holds only username

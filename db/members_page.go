@@ -62,24 +62,34 @@ func compareKeys(sort guildhall.MemberSort, a, b memberKey) int {
 	return cmp.Or(cmp.Compare(a.seg, b.seg), strings.Compare(a.name, b.name))
 }
 
-// scanMemberRow reads membersColumns into a row of organization org.
-func scanMemberRow(rows *sql.Rows, org guildhall.Organization) (memberRow, error) {
+// scanMemberRow reads membersColumns (and recency, which a merge by date
+// adds, ignored) into a row of organization org.
+func scanMemberRow(rows *sql.Rows, org guildhall.Organization, withRecency bool) (memberRow, error) {
 	var r memberRow
 	var role, status string
-	var created int64
+	var created, recency int64
 	var expires, accepted sql.NullInt64
-	err := rows.Scan(&r.m.Username, &role, &status, &r.m.Sender, &created, &expires, &accepted, &r.key.recency)
+	dest := []any{&r.m.Username, &role, &status, &r.m.Sender, &created, &expires, &accepted}
+	if withRecency {
+		dest = append(dest, &recency)
+	}
+	err := rows.Scan(dest...)
 	r.fill(org, role, status, created, expires, accepted)
 	return r, err
 }
 
-// fill completes a scanned row: its membership's fields and its key.
+// fill completes a scanned row: its membership's fields and its key. The
+// recency is the generated column's -coalesce(accepted, created), computed
+// here rather than read, so the list indexes cover a page's columns.
 func (r *memberRow) fill(org guildhall.Organization, role, status string, created int64, expires, accepted sql.NullInt64) {
 	r.m.OrganizationID, r.m.OrganizationName = org.ID, org.Name
 	r.m.Role, r.m.Status = guildhall.Role(role), guildhall.Status(status)
 	r.m.Created = fromUnix(sql.NullInt64{Int64: created, Valid: true})
 	r.m.Expires, r.m.Accepted = fromUnix(expires), fromUnix(accepted)
-	r.key.name, r.key.seg = r.m.Username, segmentOf(r.m.Status, r.m.Role)
+	r.key.name, r.key.seg, r.key.recency = r.m.Username, segmentOf(r.m.Status, r.m.Role), -created
+	if accepted.Valid {
+		r.key.recency = -accepted.Int64
+	}
 }
 
 // standingOf is where a row stands at now: active, invited or expired.
@@ -209,7 +219,7 @@ func (l *memberList) readSegments(ctx context.Context, tx *Tx, bound *memberKey,
 			return nil, err
 		}
 		for len(out) < max && rows.Next() {
-			r, err := scanMemberRow(rows, l.org)
+			r, err := scanMemberRow(rows, l.org, false)
 			if err != nil {
 				rows.Close()
 				return nil, err
@@ -246,7 +256,7 @@ func (l *memberList) readMerged(ctx context.Context, tx *Tx, bound *memberKey, b
 	defer rows.Close()
 	var out []memberRow
 	for len(out) < max && rows.Next() {
-		r, err := scanMemberRow(rows, l.org)
+		r, err := scanMemberRow(rows, l.org, l.q.Sort == guildhall.SortByJoined)
 		if err != nil {
 			return nil, err
 		}
@@ -610,7 +620,7 @@ func (tx *Tx) searchMembers(ctx context.Context, l *memberList, indexed bool, ma
 		var role, status string
 		var created int64
 		var expires, accepted sql.NullInt64
-		if err := rows.Scan(&member, &r.m.Username, &role, &status, &r.m.Sender, &created, &expires, &accepted, &r.key.recency); err != nil {
+		if err := rows.Scan(&member, &r.m.Username, &role, &status, &r.m.Sender, &created, &expires, &accepted); err != nil {
 			return nil, false, err
 		}
 		if member {
@@ -645,7 +655,7 @@ func (tx *Tx) searchSmallOrganization(ctx context.Context, l *memberList, budget
 	defer rows.Close()
 	var out []memberRow
 	for rows.Next() {
-		r, err := scanMemberRow(rows, l.org)
+		r, err := scanMemberRow(rows, l.org, false)
 		if err != nil {
 			return nil, false, err
 		}

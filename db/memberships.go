@@ -29,10 +29,9 @@ func userMembershipArm(status guildhall.Status) string {
 // userMembershipSelect reads a user's membership with its organization's
 // and its sender's names; scanUserMembership reads it.
 const userMembershipSelect = `SELECT m.id AS id, m.organization_id, o.name, m.username, m.role, m.status,
-		coalesce(s.username, ''), m.created, m.expires, m.accepted
+		m.sender_name, m.created, m.expires, m.accepted
 	FROM memberships m
-	JOIN organizations o ON o.id = m.organization_id
-	LEFT JOIN users s ON s.id = m.sender_id`
+	JOIN organizations o ON o.id = m.organization_id`
 
 // openInvitationSQL reads one open invitation of a user: ?1 the user, ?2
 // the organization, ?3 now.

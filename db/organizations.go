@@ -206,7 +206,7 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 		// beside it; the writer is one, so the cap is counted and the row
 		// written with nothing between them.
 		expires := tx.now.Add(db.ttl)
-		res, err := tx.ExecContext(ctx, inviteSQL, orgID, username, string(role), a.UserID, unix(tx.now), unix(expires), db.maxPendingInvitesPerUser)
+		res, err := tx.ExecContext(ctx, inviteSQL, orgID, username, string(role), a.UserID, unix(tx.now), unix(expires), db.maxPendingInvitesPerUser, a.Username)
 		if err != nil {
 			return err
 		}
@@ -230,18 +230,19 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 }
 
 // inviteSQL invites the user named ?2 to organization ?1 as ?3, sent by
-// ?4 at ?5, open until ?6, unless they already hold ?7 open invitations
+// ?4 (named ?8) at ?5, open until ?6, unless they already hold ?7 open invitations
 // (0: no cap; counted from memberships_user_pending, at most the cap). It
 // writes no row when there is no such user, when they are at the cap, or
 // when they are already a member or invited (and that invitation has not
 // expired).
 const inviteSQL = `
-	INSERT INTO memberships (organization_id, user_id, username, role, status, sender_id, created, expires)
-	SELECT ?1, u.id, u.username, ?3, 'pending', ?4, ?5, ?6 FROM users u
+	INSERT INTO memberships (organization_id, user_id, username, role, status, sender_id, sender_name, created, expires)
+	SELECT ?1, u.id, u.username, ?3, 'pending', ?4, ?8, ?5, ?6 FROM users u
 	WHERE u.username = ?2 AND (?7 = 0 OR
 		(SELECT count(*) FROM memberships p WHERE p.user_id = u.id AND p.status = 'pending' AND p.expires > ?5) < ?7)
 	ON CONFLICT (organization_id, user_id) DO UPDATE
-		SET role = excluded.role, sender_id = excluded.sender_id, created = excluded.created, expires = excluded.expires
+		SET role = excluded.role, sender_id = excluded.sender_id, sender_name = excluded.sender_name,
+			created = excluded.created, expires = excluded.expires
 		WHERE memberships.status = 'pending' AND memberships.expires <= excluded.created`
 
 // notInvited explains an invitation that inviteSQL did not write: there

@@ -87,7 +87,7 @@ func main() {
 	flag.IntVar(&cfg.invitees, "invitees", defaultInvitees, "users created up front to be invited, one per request")
 	sizes := flag.String("sizes", defaultSizes, "members of the organizations the read phases list, comma-separated (none: no read phases)")
 	flag.StringVar(&cfg.serverFlags, "server-flags", "", "extra flags for guildhall serve, space-separated")
-	flag.StringVar(&cfg.profileDir, "profile", "", "write CPU profiles of the servers (the last round's invite phases, the read phases) to `directory`, for go tool pprof")
+	flag.StringVar(&cfg.profileDir, "profile", "", "write CPU profiles of the servers (the last round's invite phases, the read phases of the largest organization with many clients) to `directory`, for go tool pprof")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the databases afterwards")
 	flag.BoolVar(&cfg.noCeilings, "no-ceilings", false, "measure the server only (no ratios)")
 	flag.Parse()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
+	"unicode"
 
 	"guildhall/cmd/internal/fixture"
 )
@@ -41,9 +43,14 @@ func readPhases(ctx context.Context, client *http.Client, m *serverMode, cfg con
 					continue
 				}
 				fmt.Printf("  %d members: %s, %d client(s) ...\n", size, ph.name, clients)
+				wait := func() {}
+				if size == cfg.sizes[len(cfg.sizes)-1] && clients > 1 {
+					wait = m.prof.during(ctx, profileName(ph.name), cfg.readDuration)
+				}
 				cpu := cpuTime(m.srv.Pid())
 				r := drive(ctx, ph.client, clients, cfg.readDuration, ph.next)
 				r.cpu = cpuTime(m.srv.Pid()) - cpu
+				wait()
 				r.phase, r.size, r.clients = ph.name, size, clients
 				r.name = fmt.Sprintf("%s, %s [%d]", ph.name, sizeText(size), clients)
 				r.rss = peakRSS(m.srv.Pid())
@@ -115,6 +122,16 @@ func sizePhases(ctx context.Context, client, browser *http.Client, m *serverMode
 		page("deep page by cursor", pageURL+"?cursor="+url.QueryEscape(pageCursor)),
 		page("search", pageURL+"?q="+url.QueryEscape(fixture.MembersSearch)),
 	}, nil
+}
+
+// profileName names the profile of a read phase: "read-org-page-first-page".
+func profileName(phase string) string {
+	var b strings.Builder
+	b.WriteString("read")
+	for _, word := range strings.FieldsFunc(phase, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		b.WriteString("-" + strings.ToLower(word))
+	}
+	return b.String()
 }
 
 // sizeText writes a size as the report shows it: "1,000,000 members".

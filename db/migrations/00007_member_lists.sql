@@ -6,14 +6,18 @@
 -- An organization's member list is ordered within runs of one status and
 -- one role (the service puts the runs in the order of guildhall.Roles, so
 -- the ranking stays written once, in Go): by username, or by when a member
--- joined. The username is copied onto the row for that (usernames never
--- change); recency is minus the time a member accepted, or an invitation
--- was sent, so that an ascending index lists the most recent first.
+-- joined. The username is copied onto the row for that, and the sender's
+-- for the list to show (usernames never change); recency is minus the time
+-- a member accepted, or an invitation was sent, so that an ascending index
+-- lists the most recent first. Each index also holds every column a page
+-- shows, so a page reads its rows from the index alone.
 ALTER TABLE memberships ADD COLUMN username TEXT NOT NULL DEFAULT '';
 UPDATE memberships SET username = (SELECT u.username FROM users u WHERE u.id = memberships.user_id);
+ALTER TABLE memberships ADD COLUMN sender_name TEXT NOT NULL DEFAULT '';
+UPDATE memberships SET sender_name = coalesce((SELECT u.username FROM users u WHERE u.id = memberships.sender_id), '');
 ALTER TABLE memberships ADD COLUMN recency INTEGER GENERATED ALWAYS AS (-coalesce(accepted, created)) VIRTUAL;
-CREATE INDEX memberships_list ON memberships (organization_id, status, role, username);
-CREATE INDEX memberships_recent ON memberships (organization_id, status, role, recency, username);
+CREATE INDEX memberships_list ON memberships (organization_id, status, role, username, sender_name, created, expires, accepted);
+CREATE INDEX memberships_recent ON memberships (organization_id, status, role, recency, username, sender_name, created, expires, accepted);
 
 -- A user's own memberships, by status, in the order they were made (the
 -- rowid ends every index).
@@ -195,4 +199,5 @@ DROP INDEX memberships_user_status;
 DROP INDEX memberships_recent;
 DROP INDEX memberships_list;
 ALTER TABLE memberships DROP COLUMN recency;
+ALTER TABLE memberships DROP COLUMN sender_name;
 ALTER TABLE memberships DROP COLUMN username;
