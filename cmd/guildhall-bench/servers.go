@@ -26,9 +26,9 @@ type serverMode struct {
 	dbPath string
 	fx     fixture.Fixtures
 	orgs   map[int]int64 // the seeded organizations, by size
-	slug   string       // names its profiles
-	prof   *profiler    // nil unless -profile
-	next   atomic.Int64 // the last invitee used
+	slug   string        // names its profiles
+	prof   *profiler     // nil unless -profile
+	next   atomic.Int64  // the last invitee used
 }
 
 // start seeds a fresh database in dir and starts the server on it with the
