@@ -160,8 +160,8 @@ func (fn *function) decode(raw map[string]json.RawMessage) (args, error) {
 type (
 	userResult struct {
 		Username    string             `json:"username"`
-		Memberships []membershipResult `json:"memberships"`
-		Admin       bool               `json:"admin"`
+		Memberships membershipList `json:"memberships"`
+		Admin       bool           `json:"admin"`
 	}
 	// loginResult is a user with the first page of their memberships, and
 	// the cursor that reads on with fetch_memberships.
@@ -206,8 +206,8 @@ func unixOrNil(t time.Time) *int64 {
 	return &v
 }
 
-func membershipResults(ms []guildhall.Membership, withUsername bool) []membershipResult {
-	out := make([]membershipResult, 0, len(ms))
+func membershipResults(ms []guildhall.Membership, withUsername bool) membershipList {
+	out := make(membershipList, 0, len(ms))
 	for _, m := range ms {
 		r := membershipResult{
 			OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName, Role: m.Role,
@@ -271,7 +271,7 @@ func (s *Server) registry() []*function {
 				if err != nil {
 					return nil, err
 				}
-				return userResult{Username: u.Username, Memberships: []membershipResult{}, Admin: u.Admin}, nil
+				return userResult{Username: u.Username, Memberships: membershipList{}, Admin: u.Admin}, nil
 			},
 		},
 		{
@@ -371,9 +371,9 @@ func (s *Server) registry() []*function {
 					return nil, err
 				}
 				return struct {
-					Memberships []membershipResult `json:"memberships"`
-					Admin       bool               `json:"admin"`
-					NextCursor  *string            `json:"next_cursor"`
+					Memberships membershipList `json:"memberships"`
+					Admin       bool           `json:"admin"`
+					NextCursor  *string        `json:"next_cursor"`
 				}{membershipResults(page.Memberships, false), actor.Admin, nextCursor(page.NextCursor)}, nil
 			},
 		},
