@@ -137,7 +137,7 @@ func TestListQueryPlans(t *testing.T) {
 		check(t, auditEventSQL, "SEARCH audit_events USING PRIMARY KEY (organization_id=?)")
 	})
 	t.Run("a search", func(t *testing.T) {
-		check(t, usernameSearchSQL, "SCAN users_fts VIRTUAL TABLE INDEX", "SEARCH m USING INDEX sqlite_autoindex_memberships_1 (organization_id=? AND user_id=?)")
+		check(t, usernameSearchSQL(guildhall.MemberSearchMaxMatches+1), "SCAN users_fts VIRTUAL TABLE INDEX", "SEARCH m USING INDEX sqlite_autoindex_memberships_1 (organization_id=? AND user_id=?)")
 	})
 	t.Run("an invitation", func(t *testing.T) {
 		// The per-user cap is counted over the invitee's open invitations

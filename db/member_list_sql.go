@@ -169,13 +169,19 @@ func mergeQuery(arms []mergeArm, byRecency, backward bool) string {
 	return q
 }
 
-// usernameSearchSQL finds up to ?3 users, in the whole server, whose name
-// contains the text in ?2 (an FTS5 trigram phrase), each with their row in
-// organization ?1 if they have one. SQLite only: FTS5's MATCH over the
-// users_fts index of migration 7. A PostgreSQL backend answers the same
-// with a pg_trgm index (username LIKE '%' || $2 || '%').
-const usernameSearchSQL = `
-	WITH matched AS (SELECT rowid AS user_id FROM users_fts WHERE users_fts MATCH ?2 LIMIT ?3)
+// usernameSearchSQL finds up to most users, in the whole server, whose
+// name contains the text in ?2 (an FTS5 trigram phrase), each with their
+// row in organization ?1 if they have one; most is written in (see
+// skipRows on LIMIT parameters), one text per configured bound. SQLite
+// only: FTS5's MATCH over the users_fts index of migration 7. A PostgreSQL
+// backend answers the same with a pg_trgm index (username LIKE '%' || $2
+// || '%').
+func usernameSearchSQL(most int) string {
+	return fmt.Sprintf(usernameSearchTemplate, most)
+}
+
+const usernameSearchTemplate = `
+	WITH matched AS (SELECT rowid AS user_id FROM users_fts WHERE users_fts MATCH ?2 LIMIT %d)
 	SELECT m.id IS NOT NULL, coalesce(m.username, ''), coalesce(m.role, ''), coalesce(m.status, ''),
 		coalesce(m.sender_name, ''), coalesce(m.created, 0), m.expires, m.accepted
 	FROM matched

@@ -606,7 +606,7 @@ func (tx *Tx) searchMembers(ctx context.Context, l *memberList, indexed bool, ma
 	if !indexed {
 		return nil, false, nil
 	}
-	rows, err := tx.QueryContext(ctx, usernameSearchSQL, l.org.ID, ftsPhrase(l.q.Search), maxMatches+1)
+	rows, err := tx.QueryContext(ctx, usernameSearchSQL(maxMatches+1), l.org.ID, ftsPhrase(l.q.Search))
 	if err != nil {
 		return nil, false, err
 	}
