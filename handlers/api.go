@@ -58,8 +58,12 @@ func (s *Server) handleAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if result == nil {
+	switch r := result.(type) {
+	case nil:
 		return c.JSONBlob(http.StatusOK, successAlone)
+	case jsonAppender:
+		b := append(make([]byte, 0, 4096), `{"success":true,"result":`...)
+		return c.JSONBlob(http.StatusOK, append(r.appendJSON(b), "}\n"...))
 	}
 	return c.JSON(http.StatusOK, success{Success: true, Result: result})
 }

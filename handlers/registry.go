@@ -410,15 +410,14 @@ func (s *Server) registry() []*function {
 				if err != nil {
 					return nil, err
 				}
-				result := map[string]any{"memberships": membershipResults(page.Members, true), "next_cursor": nextCursor(page.NextCursor)}
+				result := membersPageResult{Memberships: membershipResults(page.Members, true), NextCursor: nextCursor(page.NextCursor)}
 				if a.hasAny("search", "status", "role", "sort", "limit", "cursor", "offset") { // say where the page is
-					result["limit"] = page.Limit
-					result["total"] = nil
+					result.Paged, result.Limit = true, page.Limit
 					if page.Counted() {
-						result["total"] = page.Total
+						result.Total = &page.Total
 					}
 					if page.Cursor == "" {
-						result["offset"] = page.Offset
+						result.Offset = &page.Offset
 					}
 				}
 				return result, nil

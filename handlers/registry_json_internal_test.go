@@ -32,3 +32,28 @@ func FuzzMembershipListJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestMembersPageResultJSON: a page of fetch_memberships_of_organization
+// is written as encoding/json wrote the map it used to be, in each shape.
+func TestMembersPageResultJSON(t *testing.T) {
+	list := membershipList{{OrganizationID: 1, OrganizationName: "A&B", Role: guildhall.RoleOwner, Username: "olivia"}}
+	next, total, offset := "c<ursor>", 12, 0
+	for _, c := range []struct {
+		page membersPageResult
+		was  map[string]any
+	}{
+		{membersPageResult{Memberships: list}, map[string]any{"memberships": list, "next_cursor": nil}},
+		{membersPageResult{Memberships: membershipList{}, NextCursor: &next}, map[string]any{"memberships": []membershipResult{}, "next_cursor": next}},
+		{membersPageResult{Memberships: list, Paged: true, Limit: 5, Total: &total, Offset: &offset}, map[string]any{"memberships": list, "next_cursor": nil, "limit": 5, "total": total, "offset": offset}},
+		{membersPageResult{Memberships: list, NextCursor: &next, Paged: true, Limit: 5}, map[string]any{"memberships": list, "next_cursor": next, "limit": 5, "total": nil}},
+	} {
+		want, _ := json.Marshal(success{Success: true, Result: c.was})
+		got := append(c.page.appendJSON([]byte(`{"success":true,"result":`)), '}')
+		if string(got) != string(want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+		if viaEncoding, _ := json.Marshal(c.page); string(viaEncoding) != string(c.page.appendJSON(nil)) {
+			t.Errorf("MarshalJSON differs: %s", viaEncoding)
+		}
+	}
+}
