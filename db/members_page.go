@@ -191,7 +191,7 @@ func (l *memberList) readSegments(ctx context.Context, tx *Tx, bound *memberKey,
 		arms = slices.Clone(arms)
 		slices.Reverse(arms)
 	}
-	var out []memberRow
+	out := make([]memberRow, 0, min(max, guildhall.MembersPageMaxSize+1))
 	for _, arm := range arms {
 		if len(out) >= max {
 			break
@@ -254,7 +254,7 @@ func (l *memberList) readMerged(ctx context.Context, tx *Tx, bound *memberKey, b
 		return nil, err
 	}
 	defer rows.Close()
-	var out []memberRow
+	out := make([]memberRow, 0, min(max, guildhall.MembersPageMaxSize+1))
 	for len(out) < max && rows.Next() {
 		r, err := scanMemberRow(rows, l.org, l.q.Sort == guildhall.SortByJoined)
 		if err != nil {
