@@ -201,9 +201,16 @@ const membershipCountsSQL = `SELECT status, role, members FROM membership_counts
 const organizationRowsSQL = `SELECT coalesce(sum(members), 0) FROM membership_counts WHERE organization_id = ?`
 
 // livePendingByRoleSQL counts the organization's open invitations still
-// open at ?2, by role, from the partial index of open invitations alone:
-// it costs what is open (the cap on open invitations bounds it), never
-// the members. INDEXED BY is SQLite's.
-const livePendingByRoleSQL = `
-	SELECT role, count(*) FROM memberships INDEXED BY memberships_pending
-	WHERE organization_id = ?1 AND status = 'pending' AND expires > ?2 GROUP BY role`
+// open at ?2, one count for each role of guildhall.Roles in its order,
+// from the partial index of open invitations alone: it costs what is open
+// (the cap on open invitations bounds it), never the members. One pass,
+// no grouping: a GROUP BY sorted the rows in a temporary B-tree first,
+// which cost more than counting them. INDEXED BY is SQLite's.
+var livePendingByRoleSQL = func() string {
+	counts := make([]string, len(guildhall.Roles))
+	for i, r := range guildhall.Roles {
+		counts[i] = "count(*) FILTER (WHERE role = '" + string(r) + "')"
+	}
+	return `SELECT ` + strings.Join(counts, ", ") + ` FROM memberships INDEXED BY memberships_pending
+	WHERE organization_id = ?1 AND status = 'pending' AND expires > ?2`
+}()

@@ -701,31 +701,29 @@ func (tx *Tx) memberCounts(ctx context.Context, orgID, now int64) (standingCount
 			anyPending = anyPending || n > 0
 		}
 	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
 	if !anyPending {
 		return counts, nil
 	}
-	rows, err = tx.QueryContext(ctx, livePendingByRoleSQL, orgID, now)
-	if err != nil {
+	live := make([]int, len(guildhall.Roles))
+	dest := make([]any, len(live))
+	for i := range live {
+		dest[i] = &live[i]
+	}
+	if err := tx.QueryRowContext(ctx, livePendingByRoleSQL, orgID, now).Scan(dest...); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	live := map[guildhall.Role]int{}
-	for rows.Next() {
-		var role string
-		var n int
-		if err := rows.Scan(&role, &n); err != nil {
-			return nil, err
-		}
-		live[guildhall.Role(role)] = n
+	for i, r := range guildhall.Roles {
+		counts.add(guildhall.MembersInvited, r, live[i])
+		counts.add(guildhall.MembersExpired, r, pending[r]-live[i])
 	}
-	for r, n := range pending {
-		counts.add(guildhall.MembersInvited, r, live[r])
-		counts.add(guildhall.MembersExpired, r, n-live[r])
-	}
-	return counts, rows.Err()
+	return counts, nil
 }
 
 // fill sets the page's counts: each count beside a filter applies the
