@@ -159,7 +159,7 @@ func (fn *function) decode(raw map[string]json.RawMessage) (args, error) {
 // Result shapes, with QueryLake's field names; times are Unix seconds.
 type (
 	userResult struct {
-		Username    string             `json:"username"`
+		Username    string         `json:"username"`
 		Memberships membershipList `json:"memberships"`
 		Admin       bool           `json:"admin"`
 	}
