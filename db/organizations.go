@@ -38,8 +38,8 @@ func (db *DB) CreateOrganization(ctx context.Context, a guildhall.Actor, name, d
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO memberships (organization_id, user_id, role, status, created, accepted)
-			VALUES (?, ?, 'owner', 'active', ?, ?)`, org.ID, a.UserID, unix(tx.now), unix(tx.now)); err != nil {
+			INSERT INTO memberships (organization_id, user_id, username, role, status, created, accepted)
+			VALUES (?, ?, ?, 'owner', 'active', ?, ?)`, org.ID, a.UserID, a.Username, unix(tx.now), unix(tx.now)); err != nil {
 			return err
 		}
 		return tx.audit(ctx, org.ID, a.Username, guildhall.ActionCreate, a.Username, guildhall.RoleOwner)
@@ -273,34 +273,27 @@ func (db *DB) invite(ctx context.Context, tx *Tx, a guildhall.Actor, org guildha
 	if !guildhall.CanGrant(actorRole, role) {
 		return guildhall.Membership{}, cannotGrant(actorRole, role)
 	}
-	inviteeID, err := tx.userID(ctx, username)
+	username = guildhall.FoldUsername(username)
+	// One statement finds the invitee and inserts the invitation, or
+	// renews in place an invitation of theirs that has expired (an expired
+	// one no longer counts), if they hold fewer open invitations than the
+	// per-user cap. A live invitation or a membership is left alone, and
+	// nothing is written: the UNIQUE constraint on (organization, user)
+	// decides, whatever races beside it; the writer is one, so the cap is
+	// counted and the row written with nothing between them.
+	expires := tx.now.Add(db.ttl)
+	res, err := tx.ExecContext(ctx, inviteSQL, org.ID, username, string(role), a.UserID, unix(tx.now), unix(expires), db.maxPendingInvitesPerUser, a.Username)
 	if err != nil {
 		return guildhall.Membership{}, err
 	}
-	// An expired invitation no longer counts: clear it so the insert
-	// below can take its place. Live rows are left for the constraint.
-	if _, err := tx.ExecContext(ctx, `
-		DELETE FROM memberships
-		WHERE organization_id = ? AND user_id = ? AND status = 'pending' AND expires <= ?`,
-		org.ID, inviteeID, unix(tx.now)); err != nil {
+	if n, err := res.RowsAffected(); err != nil {
 		return guildhall.Membership{}, err
-	}
-	expires := tx.now.Add(db.ttl)
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO memberships (organization_id, user_id, role, status, sender_id, created, expires)
-		VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
-		org.ID, inviteeID, string(role), a.UserID, unix(tx.now), unix(expires))
-	if isUniqueViolation(err) {
-		return guildhall.Membership{}, tx.alreadyThere(ctx, org, inviteeID, username)
-	} else if err != nil {
-		return guildhall.Membership{}, err
+	} else if n == 0 {
+		return guildhall.Membership{}, tx.notInvited(ctx, org, username, db.maxPendingInvitesPerUser)
 	}
 	// Counted after the insert, in the same transaction: racing
-	// invitations cannot overshoot the caps together.
+	// invitations cannot overshoot the cap together.
 	if err := tx.checkPendingCap(ctx, org, db.maxPendingInvites); err != nil {
-		return guildhall.Membership{}, err
-	}
-	if err := tx.checkInviteeCap(ctx, inviteeID, username, db.maxPendingInvitesPerUser); err != nil {
 		return guildhall.Membership{}, err
 	}
 	m := guildhall.Membership{
@@ -310,15 +303,40 @@ func (db *DB) invite(ctx context.Context, tx *Tx, a guildhall.Actor, org guildha
 	return m, tx.audit(ctx, org.ID, a.Username, guildhall.ActionInvite, username, role)
 }
 
-// alreadyThere explains a UNIQUE conflict on an invitation: the row that
-// won is read only to word the message.
-func (tx *Tx) alreadyThere(ctx context.Context, org guildhall.Organization, userID int64, username string) error {
-	var status string
-	err := tx.QueryRowContext(ctx, `SELECT status FROM memberships WHERE organization_id = ? AND user_id = ?`, org.ID, userID).Scan(&status)
+// inviteSQL invites the user named ?2 to organization ?1 as ?3, sent by
+// ?4 (named ?8) at ?5, open until ?6, unless they already hold ?7 open invitations
+// (0: no cap; counted from memberships_user_pending, at most the cap). It
+// writes no row when there is no such user, when they are at the cap, or
+// when they are already a member or invited (and that invitation has not
+// expired).
+const inviteSQL = `
+	INSERT INTO memberships (organization_id, user_id, username, role, status, sender_id, sender_name, created, expires)
+	SELECT ?1, u.id, u.username, ?3, 'pending', ?4, ?8, ?5, ?6 FROM users u
+	WHERE u.username = ?2 AND (?7 = 0 OR
+		(SELECT count(*) FROM memberships p WHERE p.user_id = u.id AND p.status = 'pending' AND p.expires > ?5) < ?7)
+	ON CONFLICT (organization_id, user_id) DO UPDATE
+		SET role = excluded.role, sender_id = excluded.sender_id, sender_name = excluded.sender_name,
+			created = excluded.created, expires = excluded.expires
+		WHERE memberships.status = 'pending' AND memberships.expires <= excluded.created`
+
+// notInvited explains an invitation that inviteSQL did not write: there
+// is no such user (ENOTFOUND), the row that is there already wins (a
+// UNIQUE conflict), or the invitee holds the most open invitations one
+// user may (see refuseInviteeCap). It reads only to word the message.
+func (tx *Tx) notInvited(ctx context.Context, org guildhall.Organization, username string, limit int) error {
+	userID, err := tx.userID(ctx, username)
 	if err != nil {
 		return err
 	}
-	if guildhall.Status(status) == guildhall.StatusActive {
+	var status string
+	var expires sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT status, expires FROM memberships WHERE organization_id = ? AND user_id = ?`, org.ID, userID).Scan(&status, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && guildhall.Status(status) == guildhall.StatusPending && expires.Int64 <= unix(tx.now):
+		return tx.refuseInviteeCap(username, limit)
+	case err != nil:
+		return err
+	case guildhall.Status(status) == guildhall.StatusActive:
 		return guildhall.Errorf(guildhall.ECONFLICT, "%s is already a member of %s.", username, org.Name)
 	}
 	return guildhall.Errorf(guildhall.ECONFLICT, "%s has already been invited to %s.", username, org.Name)
@@ -574,24 +592,26 @@ func (tx *Tx) organization(ctx context.Context, id int64) (guildhall.Organizatio
 
 // orgAsMember loads an organization and the actor's role in it: ENOTFOUND
 // if there is no such organization, EFORBIDDEN unless the actor is one of
-// its active members. Every operation on an organization starts here.
+// its active members. Every operation on an organization starts here, so
+// it is one statement: the organization and the actor's row together.
 func (tx *Tx) orgAsMember(ctx context.Context, a guildhall.Actor, orgID int64) (guildhall.Organization, guildhall.Role, error) {
-	org, err := tx.organization(ctx, orgID)
-	if err != nil {
+	org := guildhall.Organization{ID: orgID}
+	var created int64
+	var role, status sql.NullString
+	err := tx.QueryRowContext(ctx, `
+		SELECT o.name, o.description, o.created, m.role, m.status
+		FROM organizations o LEFT JOIN memberships m ON m.organization_id = o.id AND m.user_id = ?2
+		WHERE o.id = ?1`, orgID, a.UserID).Scan(&org.Name, &org.Description, &created, &role, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return org, "", guildhall.Errorf(guildhall.ENOTFOUND, "Organization %d does not exist.", orgID)
+	} else if err != nil {
 		return org, "", err
 	}
-	role, err := tx.actorRole(ctx, org, a)
-	return org, role, err
-}
-
-// actorRole returns the actor's role in org, or EFORBIDDEN unless they are
-// an active member: an outsider or a pending invitee cannot act for it.
-func (tx *Tx) actorRole(ctx context.Context, org guildhall.Organization, a guildhall.Actor) (guildhall.Role, error) {
-	row, err := tx.membership(ctx, org.ID, a.UserID)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && row.status != guildhall.StatusActive {
-		return "", guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of %s.", org.Name)
+	org.Created = time.Unix(created, 0).UTC()
+	if guildhall.Status(status.String) != guildhall.StatusActive {
+		return org, "", guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of %s.", org.Name)
 	}
-	return row.role, err
+	return org, guildhall.Role(role.String), nil
 }
 
 // userID finds a user by name or fails with ENOTFOUND.

@@ -177,11 +177,13 @@ func (db *DB) SignUp(ctx context.Context, username, password, clientAddr string)
 	return db.CreateUser(ctx, username, password, false)
 }
 
-// LoginMemberships returns all of the actor's memberships, as a password
-// login answers with them. An API key cannot log in.
-func (db *DB) LoginMemberships(ctx context.Context, a guildhall.Actor) ([]guildhall.Membership, error) {
+// LoginMemberships returns the first page of the actor's memberships (all
+// of them, as fetch_memberships with "all" lists them), as a password
+// login answers with them; the page's cursor reads on. An API key cannot
+// log in.
+func (db *DB) LoginMemberships(ctx context.Context, a guildhall.Actor) (guildhall.MembershipsPage, error) {
 	if err := guildhall.RequirePassword(a, guildhall.OpLogIn); err != nil {
-		return nil, err
+		return guildhall.MembershipsPage{}, err
 	}
-	return db.FetchMemberships(ctx, a, guildhall.SubsetAll)
+	return db.ListMemberships(ctx, a, guildhall.MembershipsQuery{Subset: guildhall.SubsetAll})
 }

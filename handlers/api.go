@@ -85,8 +85,19 @@ func (s *Server) handleAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	switch r := result.(type) {
+	case nil:
+		return c.JSONBlob(http.StatusOK, successAlone)
+	case jsonAppender:
+		b := append(make([]byte, 0, 4096), `{"success":true,"result":`...)
+		return c.JSONBlob(http.StatusOK, append(r.appendJSON(b), "}\n"...))
+	}
 	return c.JSON(http.StatusOK, success{Success: true, Result: result})
 }
+
+// successAlone is the answer of a call that returns nothing, as c.JSON
+// writes it, made once: most writes answer with it.
+var successAlone = []byte("{\"success\":true}\n")
 
 // idempotencyKey reads the request's Idempotency-Key for fn: "" when there
 // is none, or when fn only reads (a retry of a read is always safe); a
@@ -177,6 +188,9 @@ func readArguments(r *http.Request) (map[string]json.RawMessage, error) {
 		return nil, guildhall.Errorf(guildhall.EINVALID, "The request body could not be read.")
 	}
 	body = bytes.TrimSpace(body)
+	if r.URL.RawQuery == "" && len(body) > 0 {
+		return decodeObject(body, "The request body")
+	}
 	query := r.URL.Query()
 	for key := range query {
 		if key != "parameters" {
@@ -211,6 +225,103 @@ func decodeObject(data []byte, where string) (map[string]json.RawMessage, error)
 		// the service would store a text the caller never sent.
 		return nil, guildhall.Errorf(guildhall.EINVALID, "%s is not valid UTF-8, as JSON must be.", where)
 	}
+	if json.Valid(data) {
+		if out, ok := splitObject(data); ok {
+			return out, nil
+		}
+	}
+	return decodeObjectTokens(data, where)
+}
+
+// splitObject splits well-formed JSON (json.Valid) into the members of
+// the object it is, in one pass without decoding the values: every API
+// call's arguments go through it, and encoding/json's token reader cost
+// several times as much. It reports false when data is not an object or
+// names a key twice; decodeObjectTokens then says what is wrong in words.
+func splitObject(data []byte) (map[string]json.RawMessage, bool) {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
+		return nil, false
+	}
+	out := make(map[string]json.RawMessage, 8)
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return out, true
+	}
+	for {
+		end := endOfValue(data, i) // the key, a string
+		key, ok := unquote(data[i:end])
+		if !ok {
+			return nil, false
+		}
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // past the colon
+		end = endOfValue(data, i)
+		if _, dup := out[key]; dup {
+			return nil, false
+		}
+		out[key] = json.RawMessage(data[i:end])
+		i = skipSpace(data, end)
+		if data[i] == '}' {
+			return out, true
+		}
+		i = skipSpace(data, i+1) // past the comma
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfValue returns the index just after the well-formed JSON value that
+// starts at i.
+func endOfValue(data []byte, i int) int {
+	depth := 0
+	for ; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '"':
+			for i++; data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case c == '{' || c == '[':
+			depth++
+		case depth == 0 && (c == ',' || c == '}' || c == ']' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return i // the end of a number, true, false or null
+		case c == '}' || c == ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return i
+}
+
+// unquote decodes a JSON string: directly when it holds no escape, as
+// names and values almost always do.
+func unquote(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
+}
+
+// decodeObjectTokens is decodeObject by encoding/json's token reader, which
+// tells what is wrong with data that is not a well-formed object.
+func decodeObjectTokens(data []byte, where string) (map[string]json.RawMessage, error) {
 	notObject := guildhall.Errorf(guildhall.EINVALID, "%s must be a JSON object, like {\"auth\": {\"api_key\": \"sk-...\"}}.", where)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
@@ -275,8 +386,8 @@ func decodeValue(name string, p param, raw json.RawMessage, function string) (an
 	}
 	switch p.Kind {
 	case kindString:
-		var v string
-		if jsonType(raw) != "a string" || json.Unmarshal(raw, &v) != nil {
+		v, ok := unquote(raw)
+		if !ok {
 			return nil, wrongType()
 		}
 		if p.Enum != nil && !slices.Contains(p.Enum, v) {
@@ -393,9 +504,11 @@ func decodeAuth(raw json.RawMessage) (*guildhall.Credentials, error) {
 		default:
 			return nil, guildhall.Errorf(guildhall.EINVALID, "Unknown field %q in auth: use api_key, oauth2, or username and password.", key)
 		}
-		if jsonType(value) != "a string" || json.Unmarshal(value, dst) != nil {
+		v, ok := unquote(value)
+		if !ok {
 			return nil, guildhall.Errorf(guildhall.EINVALID, "auth.%s must be a string, not %s.", key, jsonType(value))
 		}
+		*dst = v
 	}
 	if c == (guildhall.Credentials{}) {
 		return nil, guildhall.Errorf(guildhall.EINVALID, "auth is empty: give an api_key, a sign-in token, or a username and password.")

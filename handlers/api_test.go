@@ -533,7 +533,7 @@ func (failingService) InviteUser(context.Context, guildhall.Actor, int64, string
 	return guildhall.Membership{}, errors.New(`insert: near "INSRT": syntax error (SQLITE_ERROR) at db/organizations.go:80`)
 }
 
-func (failingService) FetchMemberships(context.Context, guildhall.Actor, guildhall.MembershipSubset) ([]guildhall.Membership, error) {
+func (failingService) ListMemberships(context.Context, guildhall.Actor, guildhall.MembershipsQuery) (guildhall.MembershipsPage, error) {
 	panic("index out of range [3] with length 3")
 }
 

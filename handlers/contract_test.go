@@ -238,13 +238,13 @@ func TestContractCatchesDrift(t *testing.T) {
 		answer                     string
 		breach                     bool
 	}{
-		{"as described", "POST", "/api/login", login, 200, `{"success":true,"result":{"username":"alice","memberships":[],"admin":false,"auth":"tk-x"}}`, false},
+		{"as described", "POST", "/api/login", login, 200, `{"success":true,"result":{"username":"alice","memberships":[],"admin":false,"auth":"tk-x","next_cursor":null}}`, false},
 		{"a result field missing", "POST", "/api/login", login, 200, `{"success":true,"result":{"username":"alice","memberships":[],"admin":false}}`, true},
 		{"a result field too many", "POST", "/api/create_organization", `{"organization_name": "A"}`, 200, `{"success":true,"result":{"organization_id":1,"organization_name":"A","extra":1}}`, true},
 		{"a status not listed", "POST", "/api/fetch_memberships", `{}`, 410, `{"success":false,"error":"Gone.","code":"gone"}`, true},
 		{"a code not of its status", "POST", "/api/invite_user_to_organization", `{}`, 404, `{"success":false,"error":"No.","code":"conflict"}`, true},
-		{"a refused request taken", "POST", "/api/login", `{"auth": {"api_key": "sk-x"}}`, 200, `{"success":true,"result":{"username":"alice","memberships":[],"admin":false,"auth":"tk-x"}}`, true},
-		{"an unknown argument taken", "POST", "/api/fetch_memberships", `{"return_subset": "all", "colour": "red"}`, 200, `{"success":true,"result":{"memberships":[],"admin":false}}`, true},
+		{"a refused request taken", "POST", "/api/login", `{"auth": {"api_key": "sk-x"}}`, 200, `{"success":true,"result":{"username":"alice","memberships":[],"admin":false,"auth":"tk-x","next_cursor":null}}`, true},
+		{"an unknown argument taken", "POST", "/api/fetch_memberships", `{"return_subset": "all", "colour": "red"}`, 200, `{"success":true,"result":{"memberships":[],"admin":false,"next_cursor":null}}`, true},
 		{"an unknown path answered", "POST", "/api/invite_everyone", `{}`, 200, `{"success":true}`, true},
 		{"an unknown path refused", "POST", "/api/invite_everyone", `{}`, 404, `{"success":false,"error":"No such function.","code":"not_found"}`, false},
 		{"a wrong method refused", "DELETE", "/api/login", ``, 405, `{"success":false,"error":"Use GET or POST.","code":"invalid_request"}`, false},
@@ -252,6 +252,48 @@ func TestContractCatchesDrift(t *testing.T) {
 		err := exchange(c.method, c.target, c.body, c.status, c.answer)
 		if (err != nil) != c.breach {
 			t.Errorf("%s: breach %v, want %v: %v", c.name, err != nil, c.breach, err)
+		}
+	}
+}
+
+// TestOpenAPIListsArePaged: the document describes every list as the
+// server pages it: limit and cursor among the arguments, next_cursor
+// (a string, or null on the last page) always in the result.
+func TestOpenAPIListsArePaged(t *testing.T) {
+	t.Parallel()
+	loadContract(t)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Required   []string                   `json:"required"`
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(contract.spec, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		paged bool // takes limit and cursor
+	}{
+		{"FetchMemberships", true},
+		{"FetchMembershipsOfOrganization", true},
+		{"FetchOrganizationAuditLog", true},
+		{"Login", false},
+		{"AddUser", false},
+	} {
+		result := doc.Components.Schemas[c.name+"Result"]
+		var next struct {
+			Type []string `json:"type"`
+		}
+		json.Unmarshal(result.Properties["next_cursor"], &next)
+		if !slices.Contains(result.Required, "next_cursor") || !slices.Equal(next.Type, []string{"string", "null"}) {
+			t.Errorf("%sResult: next_cursor required %v, type %v; want required, string or null", c.name, result.Required, next.Type)
+		}
+		args := doc.Components.Schemas[c.name+"Arguments"]
+		if _, limit := args.Properties["limit"]; c.paged && (!limit || args.Properties["cursor"] == nil) {
+			t.Errorf("%sArguments: no limit or cursor among %v", c.name, args.Properties)
 		}
 	}
 }

@@ -414,8 +414,8 @@ func addFields(t reflect.Type, props object, required *[]string) {
 		}
 		typ := f.Type
 		omitempty := slices.Contains(strings.Split(opts, ","), "omitempty")
-		if omitempty && typ.Kind() == reflect.Pointer {
-			typ = typ.Elem() // omitted when nil, never null
+		if omitempty && typ.Kind() == reflect.Pointer && f.Tag.Get("nullable") != "true" {
+			typ = typ.Elem() // omitted when nil, never null (unless tagged nullable: a type writing its own JSON may give null)
 		}
 		s := schemaOf(typ)
 		if doc := f.Tag.Get("doc"); doc != "" {

@@ -42,6 +42,7 @@ type pageEnvOptions struct {
 	signupClosed   bool
 	trustedProxies []*net.IPNet
 	inviteRate     int // db.Options.InviteRate; 0 keeps the default
+	orgRate        int // db.Options.OrganizationRate; 0 keeps the default
 	signupRate     int // db.Options.SignupRate; 0 keeps the default
 	sessionIdle    time.Duration
 	logs           io.Writer         // the server's log; nil discards it
@@ -62,6 +63,9 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 	dbOpts.SignupClosed = o.signupClosed
 	if o.inviteRate != 0 {
 		dbOpts.InviteRate = o.inviteRate
+	}
+	if o.orgRate != 0 {
+		dbOpts.OrganizationRate = o.orgRate
 	}
 	if o.signupRate != 0 {
 		dbOpts.SignupRate = o.signupRate

@@ -286,10 +286,11 @@ func decodeFields(params []param, raw map[string]json.RawMessage, unknown func(n
 // doc tag is the field's description.
 type (
 	userResult struct {
-		Username    string             `json:"username"`
-		Memberships []membershipResult `json:"memberships"`
-		Admin       bool               `json:"admin"`
-		Auth        string             `json:"auth" doc:"A sign-in token: send it back as auth, {\"oauth2\": ...} or Authorization: Bearer."`
+		Username    string         `json:"username"`
+		Memberships membershipList `json:"memberships" doc:"The first page of the user's memberships, as fetch_memberships with \"all\" lists them."`
+		Admin       bool           `json:"admin"`
+		Auth        string         `json:"auth" doc:"A sign-in token: send it back as auth, {\"oauth2\": ...} or Authorization: Bearer."`
+		NextCursor  *string        `json:"next_cursor" doc:"Reads the rest of the memberships: fetch_memberships with return_subset \"all\" and this cursor; null when there are no more."`
 	}
 	membershipResult struct {
 		OrganizationID   int64          `json:"organization_id"`
@@ -301,14 +302,9 @@ type (
 		Expires          *int64         `json:"expires,omitempty" doc:"When an open invitation lapses, in Unix seconds."`
 	}
 	membershipsResult struct {
-		Memberships []membershipResult `json:"memberships"`
-		Admin       bool               `json:"admin"`
-	}
-	organizationMembersResult struct {
-		Memberships []membershipResult `json:"memberships"`
-		Total       *int               `json:"total,omitempty" doc:"Rows matching the search over all pages (paged answers only)."`
-		Offset      *int               `json:"offset,omitempty" doc:"The page's first row (paged answers only)."`
-		Limit       *int               `json:"limit,omitempty" doc:"The page's size (paged answers only)."`
+		Memberships membershipList `json:"memberships"`
+		Admin       bool           `json:"admin"`
+		NextCursor  *string        `json:"next_cursor" doc:"The cursor of the next page; null on the last."`
 	}
 	apiKeyResult struct {
 		ID         int64  `json:"id"`
@@ -339,7 +335,8 @@ type (
 		OldName string `json:"old_name,omitempty" doc:"The organization's name before a rename_organization, whose target is the new name."`
 	}
 	auditLogResult struct {
-		Events []auditEventResult `json:"events"`
+		Events     []auditEventResult `json:"events"`
+		NextCursor *string            `json:"next_cursor" doc:"The cursor of the next page, of older events; null on the last."`
 	}
 	declinedResult struct {
 		Declined int `json:"declined" doc:"How many open invitations were declined."`
@@ -364,8 +361,8 @@ func unixOrNil(t time.Time) *int64 {
 	return &v
 }
 
-func membershipResults(ms []guildhall.Membership, withUsername bool) []membershipResult {
-	out := make([]membershipResult, 0, len(ms))
+func membershipResults(ms []guildhall.Membership, withUsername bool) membershipList {
+	out := make(membershipList, 0, len(ms))
 	for _, m := range ms {
 		r := membershipResult{
 			OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName, Role: m.Role,
@@ -417,7 +414,36 @@ func roleNames() []string {
 var (
 	paramOrganizationID = param{Name: "organization_id", Kind: kindInt, Required: true, Min: bound(1), Description: "The ID of the organization."}
 	paramUsername       = param{Name: "username", Kind: kindString, Required: true, Description: "The member's username."}
+	// Every list is paged: limit rows from the cursor of the page before.
+	paramLimit = param{Name: "limit", Kind: kindInt, Min: bound(0), Max: bound(guildhall.ListMaxLimit),
+		Description: fmt.Sprintf("Rows in the page, 1 to %d (absent or 0: %d).", guildhall.ListMaxLimit, guildhall.ListDefaultLimit)}
+	paramCursor = param{Name: "cursor", Kind: kindString, MaxLength: maxCursorLen,
+		Description: "The next_cursor of the page before; absent for the first page. A page costs the same wherever it is in the list."}
 )
+
+// maxCursorLen bounds a cursor, as the service does (db's own bound):
+// every cursor it makes is far shorter.
+const maxCursorLen = 256
+
+// limit reads a list's page size: ListDefaultLimit when absent or 0.
+// int64 to int is exact on the 64-bit platforms we build for.
+func (a args) limit() int {
+	if n := int(a.Int("limit")); n != 0 {
+		return n
+	}
+	return guildhall.ListDefaultLimit
+}
+
+// hasAny reports whether any of the optional parameters was given.
+func (a args) hasAny(names ...string) bool { return slices.ContainsFunc(names, a.has) }
+
+// nextCursor is a page's next_cursor: null on the last page.
+func nextCursor(c string) *string {
+	if c == "" {
+		return nil
+	}
+	return &c
+}
 
 // memberClass is a role parameter: required, or defaulting to member.
 func memberClass(required bool, description string) param {
@@ -431,14 +457,15 @@ func memberClass(required bool, description string) param {
 // registry lists every API function. Order is the order /api/help shows.
 func (s *Server) registry() []*function {
 	svc := s.svc
-	// signedIn answers a password sign-in (login, add_user): the user, their
-	// memberships and a new sign-in token.
-	signedIn := func(c echo.Context, a guildhall.Actor, ms []guildhall.Membership) (userResult, error) {
+	// signedIn answers a password sign-in (login, add_user): the user, the
+	// first page of their memberships and a new sign-in token.
+	signedIn := func(c echo.Context, a guildhall.Actor, page guildhall.MembershipsPage) (userResult, error) {
 		token, _, err := svc.CreateToken(c.Request().Context(), a)
 		if err != nil {
 			return userResult{}, err
 		}
-		return userResult{Username: a.Username, Memberships: membershipResults(ms, false), Admin: a.Admin, Auth: token}, nil
+		return userResult{Username: a.Username, Memberships: membershipResults(page.Memberships, false), Admin: a.Admin, Auth: token,
+			NextCursor: nextCursor(page.NextCursor)}, nil
 	}
 	return []*function{
 		{
@@ -454,17 +481,18 @@ func (s *Server) registry() []*function {
 				if err != nil {
 					return userResult{}, err
 				}
-				return signedIn(c, guildhall.Actor{UserID: u.ID, Username: u.Username, Admin: u.Admin}, nil)
+				return signedIn(c, guildhall.Actor{UserID: u.ID, Username: u.Username, Admin: u.Admin}, guildhall.MembershipsPage{})
 			}),
 		},
 		{
-			Name: "login", Description: "Check a username and password; returns the user, their memberships and a sign-in token.", password: guildhall.OpLogIn, effect: mintsSecret,
+			Name: "login", Description: fmt.Sprintf("Check a username and password; returns the user, the first %d of their memberships (next_cursor reads on with fetch_memberships, return_subset \"all\") and a sign-in token.", guildhall.ListDefaultLimit),
+			password: guildhall.OpLogIn, effect: mintsSecret,
 			answer: returns(func(c echo.Context, actor guildhall.Actor, _ args) (userResult, error) {
-				ms, err := svc.LoginMemberships(c.Request().Context(), actor)
+				page, err := svc.LoginMemberships(c.Request().Context(), actor)
 				if err != nil {
 					return userResult{}, err
 				}
-				return signedIn(c, actor, ms)
+				return signedIn(c, actor, page)
 			}),
 		},
 		{
@@ -573,42 +601,53 @@ func (s *Server) registry() []*function {
 			}),
 		},
 		{
-			Name: "fetch_memberships", Description: "List your memberships, open invitations, or both.", effect: reads,
+			Name: "fetch_memberships", Description: "List your memberships, open invitations, or both, a page at a time in the order they were made.", effect: reads,
 			Params: []param{{Name: "return_subset", Kind: kindString, Default: string(guildhall.SubsetAccepted),
 				Enum:        []string{string(guildhall.SubsetAccepted), string(guildhall.SubsetOpenInvitations), string(guildhall.SubsetAll)},
-				Description: "\"accepted\", \"open_invitations\" or \"all\"."}},
+				Description: "\"accepted\", \"open_invitations\" or \"all\"."}, paramLimit, paramCursor},
 			answer: returns(func(c echo.Context, actor guildhall.Actor, a args) (membershipsResult, error) {
-				ms, err := svc.FetchMemberships(c.Request().Context(), actor, guildhall.MembershipSubset(a.String("return_subset")))
+				page, err := svc.ListMemberships(c.Request().Context(), actor, guildhall.MembershipsQuery{
+					Subset: guildhall.MembershipSubset(a.String("return_subset")), Cursor: a.String("cursor"), Limit: a.limit()})
 				if err != nil {
 					return membershipsResult{}, err
 				}
-				return membershipsResult{Memberships: membershipResults(ms, false), Admin: actor.Admin}, nil
+				return membershipsResult{Memberships: membershipResults(page.Memberships, false), Admin: actor.Admin, NextCursor: nextCursor(page.NextCursor)}, nil
 			}),
 		},
 		{
-			Name: "fetch_memberships_of_organization", Description: "List an organization's members and open invitations (members only): all of them, or one page when search, offset or limit is given.", effect: reads,
+			Name: "fetch_memberships_of_organization",
+			Description: fmt.Sprintf("List an organization's members and open invitations (members only), a page at a time: "+
+				"the first %d when called with the organization alone; limit, cursor, search, status, role, sort and offset choose another page.", guildhall.ListDefaultLimit),
+			effect: reads,
 			Params: []param{paramOrganizationID,
-				{Name: "search", Kind: kindString, MaxLength: guildhall.MemberSearchMaxLen, Description: "Only usernames containing this; pages the answer."},
-				{Name: "offset", Kind: kindInt, Min: bound(0), Description: "Rows to skip; pages the answer."},
-				{Name: "limit", Kind: kindInt, Min: bound(0), Max: bound(guildhall.MembersPageMaxSize), Description: fmt.Sprintf("Rows in the page, 1 to %d (0: %d); pages the answer.", guildhall.MembersPageMaxSize, guildhall.MembersPageSize)},
+				{Name: "search", Kind: kindString, MaxLength: guildhall.MemberSearchMaxLen, Description: "Only usernames containing this."},
+				{Name: "status", Kind: kindString, Enum: []string{string(guildhall.MembersActive), string(guildhall.MembersInvited), string(guildhall.MembersExpired), string(guildhall.MembersAll)},
+					Description: "\"active\", \"invited\" (open invitations), \"expired\" or \"all\" (expired and all: owners and admins); absent: active and invited."},
+				{Name: "role", Kind: kindString, Enum: roleNames(), Description: "Only this role."},
+				{Name: "sort", Kind: kindString, Enum: []string{string(guildhall.SortByName), string(guildhall.SortByJoined)},
+					Description: "\"name\" or \"joined\" (most recent first); absent: open invitations first, then by role, highest first, then by username."},
+				paramLimit, paramCursor,
+				{Name: "offset", Kind: kindInt, Min: bound(0), Description: "Rows to skip from the start, instead of a cursor: it costs as many rows as it skips."},
 			},
 			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ENOTFOUND},
-			answer: returns(func(c echo.Context, actor guildhall.Actor, a args) (organizationMembersResult, error) {
-				if !a.has("search") && !a.has("offset") && !a.has("limit") {
-					ms, err := svc.FetchOrganizationMembers(c.Request().Context(), actor, a.Int("organization_id"))
-					if err != nil {
-						return organizationMembersResult{}, err
-					}
-					return organizationMembersResult{Memberships: membershipResults(ms, true)}, nil
-				}
-				// The service checks the window; int64 → int is exact on the 64-bit platforms we build for.
-				page, err := svc.ListMembersPage(c.Request().Context(), actor, a.Int("organization_id"),
-					guildhall.MembersQuery{Search: a.String("search"), Offset: int(a.Int("offset")), Limit: int(a.Int("limit"))})
+			answer: returns(func(c echo.Context, actor guildhall.Actor, a args) (membersPageResult, error) {
+				page, err := svc.ListMembersPage(c.Request().Context(), actor, a.Int("organization_id"), guildhall.MembersQuery{
+					Search: a.String("search"), Status: guildhall.MemberFilter(a.String("status")), Role: guildhall.Role(a.String("role")),
+					Sort: guildhall.MemberSort(a.String("sort")), Cursor: a.String("cursor"), Offset: int(a.Int("offset")), Limit: a.limit()})
 				if err != nil {
-					return organizationMembersResult{}, err
+					return membersPageResult{}, err
 				}
-				return organizationMembersResult{Memberships: membershipResults(page.Members, true),
-					Total: &page.Total, Offset: &page.Offset, Limit: &page.Limit}, nil
+				result := membersPageResult{Memberships: membershipResults(page.Members, true), NextCursor: nextCursor(page.NextCursor)}
+				if a.hasAny("search", "status", "role", "sort", "limit", "cursor", "offset") { // say where the page is
+					result.Limit, result.Paged = &page.Limit, true
+					if page.Counted() {
+						result.Total = &page.Total
+					}
+					if page.Cursor == "" {
+						result.Offset = &page.Offset
+					}
+				}
+				return result, nil
 			}),
 		},
 		{
@@ -636,16 +675,16 @@ func (s *Server) registry() []*function {
 			}),
 		},
 		{
-			Name: "fetch_organization_audit_log", Description: "The organization's membership changes, newest first (owners and admins).", effect: reads,
-			Params:   []param{paramOrganizationID},
+			Name: "fetch_organization_audit_log", Description: "The organization's membership changes, newest first, a page at a time (owners and admins).", effect: reads,
+			Params:   []param{paramOrganizationID, paramLimit, paramCursor},
 			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ENOTFOUND},
 			answer: returns(func(c echo.Context, actor guildhall.Actor, a args) (auditLogResult, error) {
-				events, err := svc.AuditLog(c.Request().Context(), actor, a.Int("organization_id"), 0)
+				page, err := svc.ListAuditLog(c.Request().Context(), actor, a.Int("organization_id"), guildhall.AuditQuery{Cursor: a.String("cursor"), Limit: a.limit()})
 				if err != nil {
 					return auditLogResult{}, err
 				}
-				out := auditLogResult{Events: make([]auditEventResult, 0, len(events))}
-				for _, e := range events {
+				out := auditLogResult{Events: make([]auditEventResult, 0, len(page.Events)), NextCursor: nextCursor(page.NextCursor)}
+				for _, e := range page.Events {
 					out.Events = append(out.Events, auditEventResult{ID: e.ID, Time: e.Time.Unix(), Actor: e.Actor, Action: e.Action, Target: e.Target,
 						Role: string(e.Role), OldRole: string(e.OldRole), OldName: e.OldName})
 				}

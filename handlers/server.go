@@ -21,7 +21,7 @@ type Service interface {
 	Observable // for /readyz and the metrics (health.go)
 	SignUp(ctx context.Context, username, password, clientAddr string) (guildhall.User, error)
 	Authenticate(ctx context.Context, c guildhall.Credentials) (guildhall.Actor, error)
-	LoginMemberships(ctx context.Context, a guildhall.Actor) ([]guildhall.Membership, error)
+	LoginMemberships(ctx context.Context, a guildhall.Actor) (guildhall.MembershipsPage, error)
 	CreateAPIKey(ctx context.Context, a guildhall.Actor, title string) (guildhall.APIKey, string, error)
 	ListAPIKeys(ctx context.Context, a guildhall.Actor) ([]guildhall.APIKey, error)
 	DeleteAPIKey(ctx context.Context, a guildhall.Actor, id int64) error
@@ -29,13 +29,14 @@ type Service interface {
 	Organization(ctx context.Context, a guildhall.Actor, orgID int64) (guildhall.Organization, guildhall.Role, error)
 	InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error)
 	ResolveInvitation(ctx context.Context, a guildhall.Actor, orgID int64, accept bool) error
-	FetchMemberships(ctx context.Context, a guildhall.Actor, subset guildhall.MembershipSubset) ([]guildhall.Membership, error)
-	FetchOrganizationMembers(ctx context.Context, a guildhall.Actor, orgID int64) ([]guildhall.Membership, error)
+	ListMemberships(ctx context.Context, a guildhall.Actor, q guildhall.MembershipsQuery) (guildhall.MembershipsPage, error)
+	OpenInvitation(ctx context.Context, a guildhall.Actor, orgID int64) (guildhall.Membership, error)
 	ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int64, q guildhall.MembersQuery) (guildhall.MembersPage, error)
+	OrganizationPage(ctx context.Context, a guildhall.Actor, orgID int64, q guildhall.MembersQuery, auditLimit int) (guildhall.OrganizationPage, error)
 	ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) error
 	RevokeInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	RemoveMember(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
-	AuditLog(ctx context.Context, a guildhall.Actor, orgID int64, limit int) ([]guildhall.AuditEvent, error)
+	ListAuditLog(ctx context.Context, a guildhall.Actor, orgID int64, q guildhall.AuditQuery) (guildhall.AuditPage, error)
 	InviteUsers(ctx context.Context, a guildhall.Actor, orgID int64, invitations []guildhall.Invitation, allOrNothing bool) ([]guildhall.InvitationResult, int, error)
 	LeaveOrganization(ctx context.Context, a guildhall.Actor, orgID int64) error
 	TransferOwnership(ctx context.Context, a guildhall.Actor, orgID int64, username string) error

@@ -3,16 +3,23 @@
 //
 //  1. ceiling (a): raw SQLite transactions, one read and one insert each,
 //     through the same driver and DSN (db.DSN) and one writer connection,
-//     as the server's;
+//     as the server's; and the same at synchronous=NORMAL, which syncs
+//     the WAL only at checkpoints (ceiling (a'), which Guildhall does not
+//     use: it is the bar group commit is held to);
 //  2. ceiling (b): a bare Echo handler that decodes the invite's JSON and
 //     answers {"success": true}, in a process of its own;
 //  3. the real server binary on a fresh database, once per commit mode:
 //     invite_user_to_organization from N concurrent keep-alive clients,
 //     each request a distinct invitee;
-//  4. reads: fetch_memberships_of_organization of an organization of 10,000
-//     members, whole and paged (with a username search), and its page.
+//  4. reads, for organizations of each -sizes: pages of
+//     fetch_memberships_of_organization (the first, one deep in the list by
+//     its cursor, a search, each filter and order) and of the organization's
+//     page, then how each phase's cost grows from the smallest to the
+//     largest organization.
 //
-// Every phase uses the same HTTP client and runs for a fixed time. The
+// The organizations are seeded into the read server's database before it
+// starts, outside every measured phase. Every phase uses the same HTTP
+// client and runs for a fixed time. The
 // server runs with its abuse limits off (--max-pending-invites 0
 // --invite-rate 0): the benchmark is one user sending invitations as fast
 // as the machine allows, which the default limits exist to stop.
@@ -30,6 +37,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -38,9 +48,9 @@ const (
 	defaultClients      = 64
 	defaultRounds       = 3
 	defaultDuration     = 4 * time.Second
-	defaultReadDuration = 3 * time.Second
+	defaultReadDuration = 2 * time.Second
 	defaultInvitees     = 120_000 // users created up front, one per invitation
-	defaultMembers      = 10_000  // members of the organization the reads list
+	defaultSizes        = "1000,100000,1000000"
 )
 
 // config is the benchmark's flags.
@@ -51,8 +61,9 @@ type config struct {
 	duration     time.Duration
 	readDuration time.Duration
 	invitees     int
-	members      int
+	sizes        []int
 	serverFlags  string
+	profileDir   string
 	keep         bool
 	noCeilings   bool
 	rounds       int
@@ -74,11 +85,17 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", defaultRounds, "rounds of the write phases and ceilings, back to back")
 	flag.DurationVar(&cfg.readDuration, "read-duration", defaultReadDuration, "length of each read phase")
 	flag.IntVar(&cfg.invitees, "invitees", defaultInvitees, "users created up front to be invited, one per request")
-	flag.IntVar(&cfg.members, "members", defaultMembers, "members of the organization the read phases list")
+	sizes := flag.String("sizes", defaultSizes, "members of the organizations the read phases list, comma-separated (none: no read phases)")
 	flag.StringVar(&cfg.serverFlags, "server-flags", "", "extra flags for guildhall serve, space-separated")
+	flag.StringVar(&cfg.profileDir, "profile", "", "write CPU profiles of the servers (the last round's invite phases, the read phases of the largest organization with many clients) to `directory`, for go tool pprof")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the databases afterwards")
 	flag.BoolVar(&cfg.noCeilings, "no-ceilings", false, "measure the server only (no ratios)")
 	flag.Parse()
+	var err error
+	if cfg.sizes, err = parseSizes(*sizes); err != nil {
+		fmt.Fprintln(os.Stderr, "guildhall-bench: -sizes:", err)
+		os.Exit(2)
+	}
 	if err := run(context.Background(), cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "guildhall-bench:", err)
 		os.Exit(1)
@@ -116,10 +133,11 @@ func run(ctx context.Context, cfg config) error {
 	printMachine(cfg)
 	client := newClient(cfg.clients)
 
-	// One server per commit mode, each on a fresh database.
+	// One server per commit mode, each on a fresh database; the reads run
+	// on the last, the default mode.
 	modes := []*serverMode{
-		{label: "invite_user_to_organization, one commit each", flags: []string{"--group-commit=false"}},
-		{label: "invite_user_to_organization, --group-commit", flags: []string{"--group-commit"}},
+		{label: "invite_user_to_organization, one commit each", flags: []string{"--group-commit=false"}, slug: "one-commit"},
+		{label: "invite_user_to_organization, --group-commit", flags: []string{"--group-commit"}, slug: "group-commit", sizes: cfg.sizes},
 	}
 	for i, m := range modes {
 		if err := m.start(ctx, client, cfg, filepath.Join(cfg.dir, fmt.Sprintf("server%d", i))); err != nil {
@@ -127,14 +145,18 @@ func run(ctx context.Context, cfg config) error {
 		}
 		defer m.srv.Kill()
 	}
-	var ceilA *rawCeiling
+	var ceilA, ceilNormal *rawCeiling
 	var ceilB *echoCeiling
 	if !cfg.noCeilings {
 		var err error
-		if ceilA, err = newRawCeiling(ctx, filepath.Join(cfg.dir, "ceiling.db")); err != nil {
+		if ceilA, err = newRawCeiling(ctx, filepath.Join(cfg.dir, "ceiling.db"), "FULL"); err != nil {
 			return fmt.Errorf("ceiling (a): %w", err)
 		}
 		defer ceilA.close()
+		if ceilNormal, err = newRawCeiling(ctx, filepath.Join(cfg.dir, "ceiling-normal.db"), "NORMAL"); err != nil {
+			return fmt.Errorf("ceiling (a'): %w", err)
+		}
+		defer ceilNormal.close()
 		if ceilB, err = startEchoCeiling(ctx); err != nil {
 			return fmt.Errorf("ceiling (b): %w", err)
 		}
@@ -144,24 +166,30 @@ func run(ctx context.Context, cfg config) error {
 	// Rounds: each measures the ceilings and both modes back to back, so a
 	// neighbour's load on a shared machine weighs on all of them alike,
 	// and the ratios are taken within a round.
-	var roundsA, roundsB []result
+	var roundsA, roundsNormal, roundsB []result
 	roundsInvite := make([][]result, len(modes))
 	for round := 1; round <= cfg.rounds; round++ {
 		fmt.Printf("round %d of %d\n", round, cfg.rounds)
 		if ceilA != nil {
-			fmt.Println("  ceiling (a): raw SQLite transactions ...")
+			fmt.Println("  ceiling (a): raw SQLite transactions, synchronous=FULL ...")
 			roundsA = append(roundsA, ceilA.run(ctx, cfg))
+			fmt.Println("  ceiling (a'): raw SQLite transactions, synchronous=NORMAL ...")
+			roundsNormal = append(roundsNormal, ceilNormal.run(ctx, cfg))
 			fmt.Println("  ceiling (b): bare Echo handler ...")
 			roundsB = append(roundsB, ceilB.run(ctx, client, cfg))
 		}
 		for i, m := range modes {
 			fmt.Printf("  %s ...\n", m.label)
-			roundsInvite[i] = append(roundsInvite[i], m.invite(ctx, client, cfg))
+			var prof *profiler
+			if round == cfg.rounds {
+				prof = m.prof
+			}
+			roundsInvite[i] = append(roundsInvite[i], m.invite(ctx, client, cfg, prof))
 		}
 	}
 	var results []result
 	if ceilA != nil {
-		results = append(results, merge(roundsA), merge(roundsB))
+		results = append(results, merge(roundsA), merge(roundsNormal), merge(roundsB))
 		ceilB.srv.Stop()
 	}
 	for i, m := range modes {
@@ -175,16 +203,41 @@ func run(ctx context.Context, cfg config) error {
 
 	// Reads, on the last server.
 	last := modes[len(modes)-1]
-	fmt.Println("reads ...")
-	results = append(results, readPhases(ctx, client, last, cfg)...)
+	var reads []result
+	if len(cfg.sizes) > 0 {
+		fmt.Println("reads ...")
+		var err error
+		if reads, err = readPhases(ctx, client, last, cfg); err != nil {
+			return err
+		}
+		results = append(results, reads...)
+	}
 	for _, m := range modes {
 		if err := m.srv.Stop(); err != nil {
 			return fmt.Errorf("server did not stop cleanly: %w\n%s", err, m.srv.Log())
 		}
 	}
 	printResults(results, cfg)
+	printGrowth(reads, cfg.sizes)
 	if ceilA != nil {
-		printRatios(roundsA, roundsB, roundsInvite, modes)
+		printRatios(roundsA, roundsNormal, roundsB, roundsInvite, modes)
 	}
 	return nil
+}
+
+// parseSizes reads -sizes: whole numbers above zero, smallest first.
+func parseSizes(s string) ([]int, error) {
+	var sizes []int
+	for _, field := range strings.Split(s, ",") {
+		if field = strings.TrimSpace(field); field == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.ReplaceAll(field, "_", ""))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a number of members", field)
+		}
+		sizes = append(sizes, n)
+	}
+	slices.Sort(sizes)
+	return slices.Compact(sizes), nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"guildhall/cmd/internal/fixture"
 	"guildhall/cmd/internal/serverproc"
@@ -20,10 +21,14 @@ import (
 type serverMode struct {
 	label  string
 	flags  []string
+	sizes  []int // the organizations to seed for the read phases
 	srv    *serverproc.Process
 	dbPath string
 	fx     fixture.Fixtures
-	next   atomic.Int64 // the last invitee used
+	orgs   map[int]int64 // the seeded organizations, by size
+	slug   string        // names its profiles
+	prof   *profiler     // nil unless -profile
+	next   atomic.Int64  // the last invitee used
 }
 
 // start seeds a fresh database in dir and starts the server on it with the
@@ -33,26 +38,40 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 		return err
 	}
 	m.dbPath = filepath.Join(dir, "guildhall.db")
-	fmt.Printf("seeding %d invitees and %d members in %s ...\n", cfg.invitees, cfg.members, m.dbPath)
-	if err := fixture.Seed(ctx, m.dbPath, cfg.invitees, cfg.members); err != nil {
+	fmt.Printf("seeding %d invitees and organizations of %v members in %s ...\n", cfg.invitees, m.sizes, m.dbPath)
+	began := time.Now()
+	var err error
+	if m.orgs, err = fixture.Seed(ctx, m.dbPath, cfg.invitees, m.sizes); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	fmt.Printf("  seeded in %v\n", time.Since(began).Round(time.Second))
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", m.dbPath, "--max-pending-invites", "0", "--invite-rate", "0"}
 	args = append(args, m.flags...)
 	args = append(args, strings.Fields(cfg.serverFlags)...)
+	if cfg.profileDir != "" {
+		args = append(args, "--pprof-addr", "127.0.0.1:0")
+	}
 	fmt.Printf("starting %s %s\n", cfg.bin, strings.Join(args, " "))
-	var err error
 	if m.srv, err = serverproc.Start(ctx, cfg.bin, args, nil); err != nil {
 		return err
 	}
-	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL, m.dbPath, cfg.members); err != nil {
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+			return err
+		}
+		m.prof = &profiler{url: m.srv.Printed("profiler on "), dir: cfg.profileDir}
+	}
+	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
 	}
 	return nil
 }
 
-// invite runs one invite phase: every request a new invitee.
-func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config) result {
+// invite runs one invite phase: every request a new invitee; prof, if
+// not nil, profiles it.
+func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config, prof *profiler) result {
+	wait := prof.during(ctx, "invite-"+m.slug, cfg.duration)
+	defer wait()
 	cpu := cpuTime(m.srv.Pid())
 	r := drive(ctx, client, cfg.clients, cfg.duration, func() (*http.Request, error) {
 		n := int(m.next.Add(1))

@@ -45,12 +45,12 @@ func holdMarkedAnswers(h http.Handler) http.Handler {
 // made once.
 func TestIdempotentRetryAfterKill9(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "guildhall.db")
-	if err := fixture.Seed(context.Background(), path, 0, 0); err != nil {
+	if _, err := fixture.Seed(context.Background(), path, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	srv := startServer(t, path)
 	client := &http.Client{Timeout: time.Minute}
-	fx, err := fixture.Setup(context.Background(), client, srv.URL, path, 0)
+	fx, err := fixture.Setup(context.Background(), client, srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@
 //	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h] [--token-ttl 168h]
 //	                [--max-pending-invites 1000] [--max-pending-invites-per-user 100] [--invite-rate 600]
 //	                [--org-rate 10] [--signup-rate 20] [--group-commit=true]
-//	                [--log-format text|json] [--metrics-addr HOST:PORT]
+//	                [--log-format text|json] [--metrics-addr HOST:PORT] [--pprof-addr HOST:PORT]
 //	guildhall user add NAME            (password read from stdin)
 //	guildhall backup FILE [--db ./guildhall.db] [--force]
 package main
@@ -123,6 +123,7 @@ type serveConfig struct {
 	// Operating it (see operate.go).
 	logFormat   string // "text" or "json"
 	metricsAddr string // "": /metrics on addr
+	pprofAddr   string // "": no profiling endpoint
 }
 
 // serveLimits ends `guildhall serve -h`: the limits no flag changes, as
@@ -162,6 +163,7 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.sessionMaxAge, "session-max-age", handlers.DefaultSessionMaxAge, "sign a browser out this long after it signed in")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log lines as `text` (key=value) or json")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve /metrics on this `host:port` of its own instead of on --addr (default: on --addr)")
+	fs.StringVar(&cfg.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this `host:port`, for go tool pprof; keep it private (default: off)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: guildhall serve [flags]\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -245,13 +247,23 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--metrics-addr: %w", err)
 		}
 		servers, listeners = append(servers, metricsServer(metrics.Handler(), logger)), append(listeners, mln)
+		fmt.Fprintf(stdout, "guildhall metrics on http://%s/metrics\n", mln.Addr())
+	}
+	if cfg.pprofAddr != "" {
+		pln, err := net.Listen("tcp", cfg.pprofAddr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+		servers, listeners = append(servers, pprofServer(logger)), append(listeners, pln)
+		fmt.Fprintf(stdout, "guildhall profiler on http://%s/debug/pprof/\n", pln.Addr())
 	}
 	// The address line is printed on stdout so scripts and tests can find
-	// the port when --addr asks for :0.
+	// the port when --addr asks for :0; the other listeners' lines come
+	// first, so whoever waits for this one has seen them.
 	fmt.Fprintf(stdout, "guildhall listening on http://%s (database %s)\n", ln.Addr(), cfg.dbPath)
-	if len(listeners) > 1 {
-		fmt.Fprintf(stdout, "guildhall metrics on http://%s/metrics\n", listeners[1].Addr())
-	}
 
 	served := make(chan error, len(servers))
 	for i, s := range servers {
