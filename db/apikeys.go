@@ -32,8 +32,9 @@ const (
 // keyCache remembers the API keys this server checked in the last
 // keyCacheTTL, by their hash: a client sending requests with one key
 // costs one database read a second instead of one a request (it was a
-// tenth of the CPU of an invitation). Revoking a key here forgets it
-// before the revocation is answered.
+// tenth of the CPU of an invitation). Revoking a key here forgets it once
+// the revocation is committed (in an idempotent write or a group commit,
+// that is the enclosing transaction's commit) and before it is answered.
 type keyCache struct {
 	mu   sync.Mutex
 	keys map[[sha256.Size]byte]cachedKey
@@ -79,7 +80,7 @@ func (c *keyCache) put(sum [sha256.Size]byte, k cachedKey, gen uint64) {
 	c.keys[sum] = k
 }
 
-// forget drops the key with id keyID, once it is revoked.
+// forget drops the key with id keyID, once its revocation is committed.
 func (c *keyCache) forget(keyID int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -201,7 +202,7 @@ func (db *DB) DeleteAPIKey(ctx context.Context, a guildhall.Actor, id int64) err
 	if err := guildhall.RequirePassword(a, guildhall.OpDeleteAPIKey); err != nil {
 		return err
 	}
-	err := db.update(ctx, func(tx *Tx) error {
+	return db.update(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE id = ? AND user_id = ?`, id, a.UserID)
 		if err != nil {
 			return err
@@ -211,12 +212,12 @@ func (db *DB) DeleteAPIKey(ctx context.Context, a guildhall.Actor, id int64) err
 		} else if n == 0 {
 			return guildhall.Errorf(guildhall.ENOTFOUND, "You have no API key with id %d.", id)
 		}
+		// Forgotten once the deletion is committed, not before: a lookup
+		// in between would read the key still there and remember it. The
+		// revocation is answered after.
+		tx.afterCommit(func() { db.keys.forget(id) })
 		return nil
 	})
-	if err == nil {
-		db.keys.forget(id) // before the revocation is answered
-	}
-	return err
 }
 
 // API keys are "sk-" and 48 characters of base62: about 285 bits from

@@ -316,6 +316,26 @@ type Tx struct {
 	// observer is told of refusals by the limits checked inside a
 	// transaction (limits.go).
 	observer Observer
+	// committed is what must happen once the writes are committed (see
+	// afterCommit).
+	committed []func()
+}
+
+// afterCommit runs fn once tx's writes are committed, before the operation
+// is answered: what this process remembers of the database (the API keys
+// it checked) may change only once the database has, or a read between the
+// two would remember the old state. Inside a savepoint of an enclosing
+// transaction (an idempotent write, a group commit) that is when the
+// enclosing transaction commits; if the savepoint is rolled back, or
+// nothing commits, fn never runs.
+func (tx *Tx) afterCommit(fn func()) { tx.committed = append(tx.committed, fn) }
+
+// runCommitted runs what afterCommit deferred, once the commit is done.
+func (tx *Tx) runCommitted() {
+	for _, fn := range tx.committed {
+		fn()
+	}
+	tx.committed = nil
 }
 
 // update runs fn in a write transaction (BEGIN IMMEDIATE on the single
@@ -341,12 +361,14 @@ func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.storageError(ctx, "begin", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.writeStmts, observer: db.observer}); err != nil {
+	t := &Tx{Tx: tx, now: db.now().UTC(), stmts: db.writeStmts, observer: db.observer}
+	if err := fn(t); err != nil {
 		return db.storageError(ctx, "update", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return db.storageError(ctx, "commit", err)
 	}
+	t.runCommitted()
 	db.writeStmts.prepareMissed(ctx)
 	return nil
 }

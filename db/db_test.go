@@ -662,3 +662,40 @@ func TestAPIKeyChecksAreRemembered(t *testing.T) {
 	_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
 	wantCode(t, err, guildhall.EUNAUTHORIZED)
 }
+
+// TestAPIKeyRevokedInAnIdempotentWrite: delete_api_key sent with an
+// Idempotency-Key revokes inside the transaction that stores its answer,
+// which commits after the revocation's own savepoint. A lookup of the key
+// between the two (another request's, here made from inside the run, with
+// and without group commit) still finds the key committed, and must not
+// be remembered past the commit: once the revocation is answered, the key
+// is refused.
+func TestAPIKeyRevokedInAnIdempotentWrite(t *testing.T) {
+	ctx := context.Background()
+	for _, groupCommit := range []bool{false, true} {
+		d, _, _ := MustOpenDBWith(t, db.Options{GroupCommit: groupCommit})
+		alice := MustCreateUser(t, d, "alice")
+		k, secret, err := d.CreateAPIKey(ctx, alice, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: secret}); err != nil {
+			t.Fatal(err) // checked, and its use recorded: the lookups below only read
+		}
+		call := guildhall.IdempotentCall{UserID: alice.UserID, Key: "revoke", Fingerprint: []byte("delete_api_key")}
+		_, _, err = d.Idempotent(ctx, call, idemLease, func(ctx context.Context) (guildhall.Answer, error) {
+			if err := d.DeleteAPIKey(ctx, alice, k.ID); err != nil {
+				return guildhall.Answer{}, err
+			}
+			if a, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: secret}); err != nil || a.UserID != alice.UserID {
+				t.Errorf("group commit %v: before the revocation commits, the key is still good: %+v %v", groupCommit, a, err)
+			}
+			return guildhall.Answer{Status: 200, Body: []byte("{}")}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
+		wantCode(t, err, guildhall.EUNAUTHORIZED)
+	}
+}

@@ -215,7 +215,9 @@ func (tx *Tx) nested(ctx context.Context, fn func(tx *Tx) error) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT nested"); err != nil {
 		return err
 	}
+	deferred := len(tx.committed)
 	if err := fn(tx); err != nil {
+		tx.committed = tx.committed[:deferred] // rolled back: nothing of fn's will commit
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO nested"); rerr != nil {
 			return errors.Join(err, rerr)
 		}

@@ -153,3 +153,39 @@ func TestFunctionHelp(t *testing.T) {
 		t.Errorf("%d specs: %v", len(specs), byName)
 	}
 }
+
+// TestRevokedKeyStopsAtOnce: the server believes an API key it checked
+// for a second without checking again, but a key revoked through this
+// server stops at once, however the revocation is sent: with the
+// password, with a sign-in token, or with a token and an Idempotency-Key
+// (the revocation then commits with the stored answer).
+func TestRevokedKeyStopsAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, c := range []struct {
+		name string
+		auth any
+		key  string // the Idempotency-Key, if any
+	}{
+		{"password", pw("alice"), ""},
+		{"token", w.token, ""},
+		{"token with an Idempotency-Key", w.token, "revoke-laptop-2"},
+	} {
+		var k struct {
+			ID     int64  `json:"id"`
+			APIKey string `json:"api_key"`
+		}
+		json.Unmarshal(w.env.ok("create_api_key", map[string]any{"auth": pw("alice"), "title": c.name}), &k)
+		w.env.ok("fetch_memberships", map[string]any{"auth": map[string]any{"api_key": k.APIKey}}) // checked, so believed for a second
+		revoke := map[string]any{"auth": c.auth, "api_key_id": k.ID}
+		if c.key == "" {
+			w.env.ok("delete_api_key", revoke)
+		} else if r := w.env.do(keyed("delete_api_key", c.key, revoke)); r.Status != http.StatusOK {
+			t.Fatalf("%s: revoking: %d %s", c.name, r.Status, r.Raw)
+		}
+		if r := w.env.call("fetch_memberships", map[string]any{"auth": map[string]any{"api_key": k.APIKey}}); r.Status != http.StatusUnauthorized || r.Error != "Invalid API key." {
+			t.Errorf("%s: the revoked key: %d %s", c.name, r.Status, r.Raw)
+		}
+	}
+	w.env.ok("fetch_memberships", map[string]any{"auth": w.keyAuth()}) // the others' keys stay
+}
