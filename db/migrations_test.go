@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"io/fs"
@@ -120,7 +121,9 @@ func buildSchemaBefore(t *testing.T, path string, version int64) *sql.DB {
 // the keyset lists (every migration before 7), holding every kind of row
 // a member list shows, with this release: every row is kept, and every
 // list reads in the order the rules give, with the right counts; a search
-// finds the names made before; and new writes keep the counts.
+// finds the names made before; new writes keep the counts; and what
+// migration 6 stored (a sign-in token, an idempotent write's answer)
+// still works.
 func TestMigrateToMemberLists(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -171,10 +174,32 @@ func TestMigrateToMemberLists(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// What migration 6 keeps, which 7 leaves alone: olivia's sign-in
+	// token, and a write's answer stored for its Idempotency-Key.
+	token := guildhall.TokenPrefix + strings.Repeat("t", 48)
+	tokenHash := sha256.Sum256([]byte(token))
+	if _, err := raw.Exec(`INSERT INTO auth_tokens (id_hash, user_id, created, expires) VALUES (?, 1, ?, ?)`, tokenHash[:], now.Unix()-day, now.Unix()+day); err != nil {
+		t.Fatal(err)
+	}
+	stored := guildhall.IdempotentCall{UserID: 1, Key: "found-beta", Fingerprint: []byte("create_organization Beta")}
+	if _, err := raw.Exec(`INSERT INTO idempotency_keys (user_id, key, fingerprint, claim, lease_until, status, body, created, expires) VALUES (1, ?, ?, ?, ?, 200, ?, ?, ?)`,
+		stored.Key, stored.Fingerprint, []byte("claim"), now.Unix()-day, []byte(`{"success":true}`), now.Unix()-day, now.Unix()+day); err != nil {
+		t.Fatal(err)
+	}
 	raw.Close()
 
 	d := MustOpenDBFile(t, path, db.Options{Now: func() time.Time { return now }, InviteTTL: 7 * 24 * time.Hour})
 	olivia := guildhall.Actor{UserID: 1, Username: "olivia"}
+	if a, err := d.Authenticate(ctx, guildhall.Credentials{Token: token}); err != nil || a.UserID != 1 || a.Auth != guildhall.AuthToken {
+		t.Errorf("the sign-in token made before: %+v %v", a, err)
+	}
+	ans, replayed, err := d.Idempotent(ctx, stored, time.Minute, func(context.Context) (guildhall.Answer, error) {
+		t.Error("a write answered before the migration ran again")
+		return guildhall.Answer{}, nil
+	})
+	if err != nil || !replayed || ans.Status != 200 || string(ans.Body) != `{"success":true}` {
+		t.Errorf("the answer stored before: %+v %v %v", ans, replayed, err)
+	}
 	all := func() []guildhall.Membership {
 		p, err := d.ListMembersPage(ctx, olivia, 1, guildhall.MembersQuery{Status: guildhall.MembersAll, Limit: 100})
 		if err != nil {

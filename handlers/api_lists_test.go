@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"guildhall"
+	"guildhall/db"
 )
 
 // listAnswer is a page of a list as the API answers it.
@@ -179,5 +181,55 @@ func TestListsThroughAPI(t *testing.T) {
 		if r := w.env.call(c.fn, c.args); r.Status != http.StatusBadRequest || !strings.Contains(r.Error, c.want) {
 			t.Errorf("%s %v: %d %s, want 400 with %q", c.fn, c.args, r.Status, r.Raw, c.want)
 		}
+	}
+}
+
+// TestSignInReadsOnWithItsToken: login answers a QueryLake client with
+// both what it expects (auth, a sign-in token) and the paging the lists
+// have: the first page of the user's memberships and the cursor of the
+// rest, which fetch_memberships reads on with, under the token login gave.
+func TestSignInReadsOnWithItsToken(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	// alice owns Acme; she becomes a member of enough organizations for a
+	// second page, seeded in one transaction.
+	raw, err := sql.Open("sqlite", db.DSN(w.env.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	tx, err := raw.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range guildhall.ListDefaultLimit {
+		var id int64
+		if err := tx.QueryRow(`INSERT INTO organizations (name, created) VALUES (?, 1) RETURNING id`, fmt.Sprintf("Org %03d", i)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`INSERT INTO memberships (organization_id, user_id, username, role, status, created, accepted) VALUES (?, 1, 'alice', 'member', 'active', 2, 2)`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	var login struct {
+		Auth        string `json:"auth"`
+		Memberships []struct {
+			OrganizationName string `json:"organization_name"`
+		} `json:"memberships"`
+		NextCursor *string `json:"next_cursor"`
+	}
+	json.Unmarshal(w.env.ok("login", map[string]any{"auth": pw("alice")}), &login)
+	if !strings.HasPrefix(login.Auth, guildhall.TokenPrefix) || len(login.Memberships) != guildhall.ListDefaultLimit || login.NextCursor == nil ||
+		login.Memberships[0].OrganizationName != "Acme" {
+		t.Fatalf("login: token %q, %d memberships, next_cursor %v", login.Auth, len(login.Memberships), login.NextCursor)
+	}
+	var rest listAnswer
+	json.Unmarshal(w.env.ok("fetch_memberships", map[string]any{"auth": login.Auth, "return_subset": "all", "cursor": *login.NextCursor}), &rest)
+	if len(rest.Memberships) != 1 || rest.NextCursor != nil {
+		t.Fatalf("the rest, under the token: %d memberships, next_cursor %v", len(rest.Memberships), rest.NextCursor)
 	}
 }

@@ -282,8 +282,9 @@ func decodeFields(params []param, raw map[string]json.RawMessage, unknown func(n
 
 // Result shapes, with QueryLake's field names; times are Unix seconds.
 // The OpenAPI document describes each from its Go type (openapi.go):
-// omitempty makes a field optional, a pointer without it nullable, and the
-// doc tag is the field's description.
+// omitempty makes a field optional, a pointer without it nullable (with
+// it too, if tagged nullable:"true", for a result that writes its own
+// JSON: registry_json.go), and the doc tag is the field's description.
 type (
 	userResult struct {
 		Username    string         `json:"username"`
