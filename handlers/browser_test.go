@@ -195,6 +195,13 @@ type axeViolation struct {
 // failures and the screenshots.
 func (b *browserSession) audit(ctx context.Context, name string) {
 	b.t.Helper()
+	// Audit the page at rest: an element caught in a CSS transition (an
+	// htmx indicator still fading out after its swap) is drawn in colours
+	// between its two states, which axe measures and nobody reads.
+	// Infinite animations (Pico's aria-busy spinner) are no transitions.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getAnimations().every(a => !(a instanceof CSSTransition)) || null`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		b.t.Fatalf("%s: CSS transitions still running: %v", name, err)
+	}
 	for _, width := range []int64{360, 1280} {
 		b.do(ctx, "resize for "+name, chromedp.EmulateViewport(width, 800))
 		if w := evalIn[int](b, ctx, `document.documentElement.scrollWidth`); w > int(width) {
