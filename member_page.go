@@ -32,6 +32,9 @@ const (
 	ListDefaultLimit = 100
 	// ListMaxLimit is the most rows one page may hold.
 	ListMaxLimit = 1000
+	// CursorMaxLen bounds the cursor a caller sends back: the longest a
+	// server makes (its key a 32-character username) is well under it.
+	CursorMaxLen = 256
 )
 
 // CheckListLimit refuses a page size outside 1 to ListMaxLimit.

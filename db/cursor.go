@@ -35,10 +35,6 @@ type cursor struct {
 	Scan bool `json:"x,omitempty"`
 }
 
-// maxCursorLen bounds a cursor string: the longest key (a 32-character
-// username) encodes in well under this.
-const maxCursorLen = 256
-
 // listID fingerprints a list: what it is and everything that shapes its
 // order and content, so a cursor cannot wander into another list.
 func listID(parts ...any) string {
@@ -63,7 +59,7 @@ func decodeCursor(s, list string) (*cursor, error) {
 		return nil, nil
 	}
 	bad := guildhall.Errorf(guildhall.EINVALID, "This cursor is not one the server gave; leave it out to start from the beginning.")
-	if len(s) > maxCursorLen {
+	if len(s) > guildhall.CursorMaxLen {
 		return nil, bad
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)

@@ -418,13 +418,9 @@ var (
 	// Every list is paged: limit rows from the cursor of the page before.
 	paramLimit = param{Name: "limit", Kind: kindInt, Min: bound(0), Max: bound(guildhall.ListMaxLimit),
 		Description: fmt.Sprintf("Rows in the page, 1 to %d (absent or 0: %d).", guildhall.ListMaxLimit, guildhall.ListDefaultLimit)}
-	paramCursor = param{Name: "cursor", Kind: kindString, MaxLength: maxCursorLen,
+	paramCursor = param{Name: "cursor", Kind: kindString, MaxLength: guildhall.CursorMaxLen,
 		Description: "The next_cursor of the page before; absent for the first page. A page costs the same wherever it is in the list."}
 )
-
-// maxCursorLen bounds a cursor, as the service does (db's own bound):
-// every cursor it makes is far shorter.
-const maxCursorLen = 256
 
 // limit reads a list's page size: ListDefaultLimit when absent or 0.
 // int64 to int is exact on the 64-bit platforms we build for.
