@@ -1,6 +1,8 @@
-// Package db is Guildhall's service over SQLite: it opens the database with
-// checked pragmas, applies the embedded migrations, and implements every
-// operation of the API as one transaction with its authorization inside.
+// Package db is Guildhall's service: it opens the database (a SQLite file
+// with checked pragmas, or PostgreSQL for more than one node), applies the
+// embedded migrations, and implements every operation of the API as one
+// transaction with its authorization inside. The operations are written
+// once for both backends; each backend supplies only its SQL (dialect.go).
 package db
 
 import (
@@ -9,17 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"guildhall"
-	"guildhall/db/migrations"
 )
 
 // Pragmas every connection gets through the DSN, so that each pooled
@@ -53,7 +53,7 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives internal errors.
 	Logger *slog.Logger
-	// ReadConns bounds the reader pool.
+	// ReadConns bounds the reader pool (on PostgreSQL, the writer pool too).
 	ReadConns int
 	// Argon2 sets the password hashing cost.
 	Argon2 Argon2Params
@@ -73,7 +73,8 @@ type Options struct {
 	// throttle remembers (see throttle.go).
 	LoginThrottleMaxKeys int
 	// GroupCommit commits concurrent write operations together, one
-	// savepoint each (see groupcommit.go).
+	// savepoint each (see groupcommit.go). SQLite only: PostgreSQL runs
+	// many write transactions at once, and ignores it.
 	GroupCommit bool
 	// Observer, if set, is told of group commits and of every refusal by
 	// a limit, for the metrics (see observe.go).
@@ -135,14 +136,19 @@ func (o Options) withDefaults() (Options, error) {
 // DB is the service: every exported method is one operation, run in one
 // transaction, with authorization checked inside it.
 type DB struct {
-	path   string
-	write  *sql.DB // one connection: SQLite has one writer; BEGIN IMMEDIATE via _txlock
-	read   *sql.DB // a pool of read-only connections beside it (WAL lets them run during a write)
+	dialect *dialect // the backend's SQL (dialect.go)
+	// On SQLite, write is one connection (SQLite has one writer; BEGIN
+	// IMMEDIATE via _txlock) and read a pool of read-only connections
+	// beside it (WAL lets them run during a write). On PostgreSQL both are
+	// pools of concurrent connections.
+	write  *sql.DB
+	read   *sql.DB
 	ttl    time.Duration
 	now    func() time.Time
 	log    *slog.Logger
 	hasher *hasher
-	// throttle counts failed password logins (see throttle.go).
+	// throttle counts failed password logins (see throttle.go; on
+	// PostgreSQL, pg_limits.go).
 	throttle loginLimiter
 
 	signupClosed bool
@@ -157,32 +163,53 @@ type DB struct {
 	signupRatePerHour   int
 	signupRate          limiter
 
-	writeStmts, readStmts *stmtCache      // prepared statements of each pool
+	writeStmts, readStmts *stmtCache      // prepared statements of each pool (SQLite; pgx keeps its own)
 	committer             *groupCommitter // nil unless Options.GroupCommit
 	observer              Observer        // never nil: noObserver without Options.Observer
+	// begun, if set, is called as each write transaction begins (and as
+	// each retry of one does): a test hook (export_test.go) that lets
+	// transactions on PostgreSQL overlap as a test chooses.
+	begun func(ctx context.Context, tx *Tx, attempt int) error
 }
 
-// Open opens (creating if needed) the SQLite database at path, checks its
-// pragmas and applies pending migrations.
-func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+// Open opens the database source names and applies pending migrations.
+// A source starting with postgres:// or postgresql:// is a PostgreSQL
+// database (see IsPostgresURL); anything else is the path of a SQLite
+// file, created if needed, whose pragmas are checked.
+func Open(ctx context.Context, source string, opts Options) (*DB, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2),
-		throttle: newLoginThrottle(opts.LoginThrottleMaxKeys), signupClosed: opts.SignupClosed}
+	db := &DB{dialect: dialectFor(source), ttl: opts.InviteTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2),
+		signupClosed: opts.SignupClosed}
 	db.maxPendingInvites, db.maxPendingInvitesPerUser = opts.MaxPendingInvites, opts.MaxPendingInvitesPerUser
-	db.inviteRatePerMinute, db.inviteRate = opts.InviteRate, newRateLimiter(opts.InviteRate, time.Minute)
-	db.orgRatePerHour, db.orgRate = opts.OrganizationRate, newRateLimiter(opts.OrganizationRate, time.Hour)
-	db.signupRatePerHour, db.signupRate = opts.SignupRate, newRateLimiter(opts.SignupRate, time.Hour)
+	if db.dialect.sharedState {
+		err = db.openPostgres(ctx, source, opts)
+	} else {
+		err = db.openSQLite(ctx, source, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.throttle = db.newLoginLimiterFor(opts.LoginThrottleMaxKeys)
+	db.inviteRatePerMinute, db.inviteRate = opts.InviteRate, db.newRateLimiterFor(limitInvite, opts.InviteRate, time.Minute)
+	db.orgRatePerHour, db.orgRate = opts.OrganizationRate, db.newRateLimiterFor(limitOrganization, opts.OrganizationRate, time.Hour)
+	db.signupRatePerHour, db.signupRate = opts.SignupRate, db.newRateLimiterFor(limitSignup, opts.SignupRate, time.Hour)
 	db.observer = noObserver{}
 	if opts.Observer != nil {
 		db.observer = opts.Observer
 		db.observeLimits(opts.Observer)
 	}
+	return db, nil
+}
 
+// openSQLite opens the one writer connection and the reader pool on the
+// SQLite file at path, checks their pragmas and applies pending migrations.
+func (db *DB) openSQLite(ctx context.Context, path string, opts Options) error {
+	var err error
 	if db.write, err = sql.Open("sqlite", DSN(path, "_txlock=immediate")); err != nil {
-		return nil, fmt.Errorf("open writer: %w", err)
+		return fmt.Errorf("open writer: %w", err)
 	}
 	db.write.SetMaxOpenConns(1)
 	db.write.SetMaxIdleConns(1)
@@ -193,29 +220,29 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// which the read-only connections then find in place.
 	if err := checkPragmas(ctx, db.write); err != nil {
 		db.write.Close()
-		return nil, err
+		return err
 	}
-	if err := migrate(ctx, db.write); err != nil {
+	if err := migrate(ctx, db.write, sqliteDialect); err != nil {
 		db.write.Close()
-		return nil, err
+		return err
 	}
 
 	if db.read, err = sql.Open("sqlite", DSN(path, "_pragma=query_only(1)")); err != nil {
 		db.write.Close()
-		return nil, fmt.Errorf("open readers: %w", err)
+		return fmt.Errorf("open readers: %w", err)
 	}
 	db.read.SetMaxOpenConns(opts.ReadConns)
 	db.read.SetMaxIdleConns(opts.ReadConns)
 	db.read.SetConnMaxIdleTime(0)
 	if err := checkPragmas(ctx, db.read); err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
 	db.writeStmts, db.readStmts = newStmtCache(db.write), newStmtCache(db.read)
 	if opts.GroupCommit {
 		db.committer = newGroupCommitter(db)
 	}
-	return db, nil
+	return nil
 }
 
 // DSN builds the modernc.org/sqlite data source name for path with
@@ -246,9 +273,18 @@ func checkPragmas(ctx context.Context, pool *sql.DB) error {
 	return nil
 }
 
-// migrate applies the embedded migrations that have not run yet.
-func migrate(ctx context.Context, pool *sql.DB) error {
-	provider, err := goose.NewProvider(goose.DialectSQLite3, pool, migrations.FS)
+// migrate applies the backend's embedded migrations that have not run yet,
+// under its migration lock if it has one.
+func migrate(ctx context.Context, pool *sql.DB, d *dialect) error {
+	var opts []goose.ProviderOption
+	if d.migrationLock != nil {
+		locker, err := d.migrationLock()
+		if err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	provider, err := goose.NewProvider(d.goose, pool, d.migrations, opts...)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -278,46 +314,93 @@ func (db *DB) Ping(ctx context.Context) error {
 // Tx is a transaction with the one timestamp its operation uses throughout.
 type Tx struct {
 	*sql.Tx
-	now    time.Time
-	stmts  *stmtCache // the pool's prepared statements (statements.go)
-	shared bool       // one of several operations in a group commit
+	dialect *dialect // rewrites each query for the backend (statements.go)
+	now     time.Time
+	stmts   *stmtCache // the pool's prepared statements (statements.go)
+	shared  bool       // one of several operations in a group commit
 	// observer is told of refusals by the limits checked inside a
 	// transaction (limits.go).
 	observer Observer
 }
 
-// update runs fn in a write transaction (BEGIN IMMEDIATE on the single
-// writer connection) and commits if fn returns nil. Storage faults become
-// EUNAVAILABLE; everything that is not a *guildhall.Error is logged here
-// and returned as it is, for the caller to show as "internal error".
+// Bounds on running a write transaction again after it lost a race to a
+// concurrent one (PostgreSQL's serialization failures and deadlocks; on
+// SQLite writes take turns and never lose): up to maxWriteAttempts runs,
+// with a random pause between them that grows up to maxRetryPause, so
+// that transactions that collided do not collide again.
+const (
+	maxWriteAttempts = 30
+	firstRetryPause  = time.Millisecond
+	maxRetryPause    = 32 * time.Millisecond
+)
+
+// update runs fn in a write transaction and commits if fn returns nil: on
+// SQLite BEGIN IMMEDIATE on the single writer connection, on PostgreSQL a
+// SERIALIZABLE transaction, run again from the start (fn included) if it
+// lost to a concurrent one, so fn must only set its results, never add to
+// them. Storage faults become EUNAVAILABLE; everything that is not a
+// *guildhall.Error is logged here and returned as it is, for the caller
+// to show as "internal error".
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.committer != nil {
 		return db.committer.do(ctx, fn)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return db.storageError(ctx, "begin", err)
+	return db.retrying(ctx, func(attempt int) (string, error) {
+		tx, err := db.write.BeginTx(ctx, db.dialect.writeTx)
+		if err != nil {
+			return "begin", err
+		}
+		defer tx.Rollback()
+		t := &Tx{Tx: tx, dialect: db.dialect, now: db.now().UTC(), stmts: db.writeStmts, observer: db.observer}
+		if db.begun != nil {
+			if err := db.begun(ctx, t, attempt); err != nil {
+				return "begin", err
+			}
+		}
+		if err := fn(t); err != nil {
+			return "update", err
+		}
+		if err := tx.Commit(); err != nil {
+			return "commit", err
+		}
+		db.writeStmts.prepareMissed(ctx)
+		return "", nil
+	})
+}
+
+// retrying runs attempt, a transaction, until it succeeds, fails in a way
+// another run would not mend, or has run maxWriteAttempts times, and
+// classifies its last failure (storageError) by the step that failed.
+func (db *DB) retrying(ctx context.Context, attempt func(n int) (step string, err error)) error {
+	pause := firstRetryPause
+	for n := 1; ; n++ {
+		step, err := attempt(n)
+		if err == nil {
+			return nil
+		}
+		if n == maxWriteAttempts || !db.dialect.retryable(err) {
+			return db.storageError(ctx, step, err)
+		}
+		timer := time.NewTimer(rand.N(pause) + 1)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return db.storageError(ctx, step, ctx.Err())
+		}
+		pause = min(2*pause, maxRetryPause)
 	}
-	defer tx.Rollback()
-	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.writeStmts, observer: db.observer}); err != nil {
-		return db.storageError(ctx, "update", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return db.storageError(ctx, "commit", err)
-	}
-	db.writeStmts.prepareMissed(ctx)
-	return nil
 }
 
 // view runs fn in a read transaction on the reader pool: one consistent
 // snapshot, even while the writer commits.
 func (db *DB) view(ctx context.Context, fn func(tx *Tx) error) error {
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
 	if err != nil {
 		return db.storageError(ctx, "begin read", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.readStmts, observer: db.observer}); err != nil {
+	if err := fn(&Tx{Tx: tx, dialect: db.dialect, now: db.now().UTC(), stmts: db.readStmts, observer: db.observer}); err != nil {
 		return db.storageError(ctx, "view", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -329,8 +412,9 @@ func (db *DB) view(ctx context.Context, fn func(tx *Tx) error) error {
 
 // storageError passes *guildhall.Error through and classifies the rest:
 // a database that cannot be written (read-only file, full disk, I/O error,
-// lock held too long) or a request out of time is EUNAVAILABLE, which a
-// client may retry; anything else is a bug, logged in full.
+// lock held too long; a server out of reach) or a request out of time is
+// EUNAVAILABLE, which a client may retry; anything else is a bug, logged
+// in full.
 func (db *DB) storageError(ctx context.Context, op string, err error) error {
 	var ge *guildhall.Error
 	if errors.As(err, &ge) {
@@ -339,26 +423,11 @@ func (db *DB) storageError(ctx context.Context, op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return guildhall.Errorf(guildhall.EUNAVAILABLE, "The request ran out of time; try again.")
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff { // primary result code
-		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
-			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			db.log.ErrorContext(ctx, "storage unavailable", "op", op, "err", err)
-			return guildhall.Errorf(guildhall.EUNAVAILABLE, "The database cannot take this request right now; try again shortly.")
-		}
+	if db.dialect.unavailable(err) {
+		db.log.ErrorContext(ctx, "storage unavailable", "op", op, "err", err)
+		return guildhall.Errorf(guildhall.EUNAVAILABLE, "The database cannot take this request right now; try again shortly.")
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// isUniqueViolation reports whether err is SQLite's UNIQUE (or PRIMARY KEY)
-// constraint failure, by its extended result code, never by its text.
-func isUniqueViolation(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
 // unix turns a time into the Unix seconds stored in the database.

@@ -2,7 +2,6 @@ package db_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"guildhall"
 	"guildhall/db"
+	"guildhall/db/dbtest"
 )
 
 // clock is a settable time source for expiring invitations.
@@ -27,7 +27,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// MustOpenDB opens a fresh database file in a temporary directory, with a
+// MustOpenDB opens a fresh database (a file in a temporary directory, or a
+// new PostgreSQL database on a PostgreSQL run: see dbtest), with a
 // settable clock.
 func MustOpenDB(tb testing.TB) (*db.DB, *clock) {
 	tb.Helper()
@@ -37,8 +38,8 @@ func MustOpenDB(tb testing.TB) (*db.DB, *clock) {
 
 // MustOpenDBWith is MustOpenDB with opts. Where opts leave them unset, the
 // clock is the settable one, invitations last 7 days and passwords are
-// hashed at db.CheapArgon2. It returns the file's path too, for reading the
-// file beside the service or opening it again.
+// hashed at db.CheapArgon2. It returns the database's source (a file path
+// or a URL) too, for reading it beside the service or opening it again.
 func MustOpenDBWith(tb testing.TB, opts db.Options) (*db.DB, *clock, string) {
 	tb.Helper()
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
@@ -48,18 +49,19 @@ func MustOpenDBWith(tb testing.TB, opts db.Options) (*db.DB, *clock, string) {
 	if opts.InviteTTL == 0 {
 		opts.InviteTTL = 7 * 24 * time.Hour
 	}
-	path := filepath.Join(tb.TempDir(), "guildhall.db")
-	return MustOpenDBFile(tb, path, opts), clk, path
+	source := dbtest.NewSource(tb)
+	return MustOpenDBFile(tb, source, opts), clk, source
 }
 
-// MustOpenDBFile opens the database file at path, hashing passwords at
-// db.CheapArgon2 unless opts say otherwise, and closes it when the test ends.
-func MustOpenDBFile(tb testing.TB, path string, opts db.Options) *db.DB {
+// MustOpenDBFile opens the database at source (a file path or a URL),
+// hashing passwords at db.CheapArgon2 unless opts say otherwise, and closes
+// it when the test ends.
+func MustOpenDBFile(tb testing.TB, source string, opts db.Options) *db.DB {
 	tb.Helper()
 	if opts.Argon2 == (db.Argon2Params{}) {
 		opts.Argon2 = db.CheapArgon2
 	}
-	d, err := db.Open(context.Background(), path, opts)
+	d, err := db.Open(context.Background(), source, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -443,7 +445,7 @@ func TestCredentials(t *testing.T) {
 // argon2id at OWASP's m=19 MiB, t=2, p=1, in a PHC string.
 func TestDefaultPasswordHash(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "g.db")
+	path := dbtest.NewSource(t)
 	d, err := db.Open(ctx, path, db.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -503,6 +505,7 @@ func TestConcurrentInvites(t *testing.T) {
 }
 
 func TestOpenChecksPragmasAndMigrates(t *testing.T) {
+	dbtest.SQLiteOnly(t, "pragmas and sqlite_schema")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "g.db")
 	d, err := db.Open(ctx, path, db.Options{Argon2: db.CheapArgon2})
@@ -526,10 +529,11 @@ func TestOpenChecksPragmasAndMigrates(t *testing.T) {
 	}
 }
 
-// queryRow reads one row straight from the database file, beside the service.
-func queryRow(tb testing.TB, path, query string, dest ...any) error {
+// queryRow reads one row straight from the database at source, beside the
+// service.
+func queryRow(tb testing.TB, source, query string, dest ...any) error {
 	tb.Helper()
-	raw, err := sql.Open("sqlite", db.DSN(path))
+	raw, err := db.OpenRaw(source)
 	if err != nil {
 		return err
 	}
@@ -540,6 +544,7 @@ func queryRow(tb testing.TB, path, query string, dest ...any) error {
 // TestOpenRefusesWrongJournalMode: an in-memory database cannot be in WAL
 // mode, and start-up must say so rather than run without it.
 func TestOpenRefusesWrongJournalMode(t *testing.T) {
+	dbtest.SQLiteOnly(t, "journal mode")
 	_, err := db.Open(context.Background(), ":memory:", db.Options{Argon2: db.CheapArgon2})
 	if err == nil || !strings.Contains(err.Error(), `pragma journal_mode is "memory", want "wal"`) {
 		t.Fatalf("opening :memory: gave %v, want a journal_mode error", err)

@@ -37,6 +37,13 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.update(ctx, fn)
 }
 
+// OnWriteBegun has each write transaction call f as it begins, with its
+// attempt number (1, then 2 and on for retries). Set it before the writes
+// it is for, and back to nil once they are done.
+func (db *DB) OnWriteBegun(f func(ctx context.Context, tx *Tx, attempt int) error) {
+	db.begun = f
+}
+
 // OnWriteQueued has the group committer call f each time an operation
 // joins its queue. Set it before any write.
 func (db *DB) OnWriteQueued(f func()) {

@@ -164,7 +164,7 @@ func (tx *Tx) checkPendingCap(ctx context.Context, org guildhall.Organization, l
 	if err := tx.QueryRowContext(ctx, `
 		SELECT count(*) FROM (
 			SELECT 1 FROM memberships INDEXED BY memberships_pending
-			WHERE organization_id = ? AND status = 'pending' AND expires > ? LIMIT ?)`,
+			WHERE organization_id = ? AND status = 'pending' AND expires > ? LIMIT ?) AS live_invitations`,
 		org.ID, unix(tx.now), limit+1).Scan(&live); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package db_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -37,7 +36,7 @@ func rateLimited(tb testing.TB, err error, maxWait time.Duration) time.Duration 
 // pendingCount reads the open invitations of org straight from the file.
 func pendingCount(tb testing.TB, path string, org int64) (rows, counted int) {
 	tb.Helper()
-	raw, err := sql.Open("sqlite", db.DSN(path))
+	raw, err := db.OpenRaw(path)
 	if err != nil {
 		tb.Fatal(err)
 	}

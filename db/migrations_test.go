@@ -13,6 +13,7 @@ import (
 
 	"guildhall"
 	"guildhall/db"
+	"guildhall/db/dbtest"
 	"guildhall/db/migrations"
 )
 
@@ -25,6 +26,7 @@ const releasedMigrations = 3
 // with this release: the migration keeps every row, old events read with
 // no old role, and new events record theirs.
 func TestMigrateFromReleasedSchema(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the released schema was SQLite's; PostgreSQL came later")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "released.db")
 	raw, err := sql.Open("sqlite", db.DSN(path))
@@ -34,11 +36,11 @@ func TestMigrateFromReleasedSchema(t *testing.T) {
 	defer raw.Close()
 	old := fstest.MapFS{}
 	for v := 1; v <= releasedMigrations; v++ {
-		matches, _ := fs.Glob(migrations.FS, fmt.Sprintf("%05d_*.sql", v))
+		matches, _ := fs.Glob(migrations.SQLite, fmt.Sprintf("%05d_*.sql", v))
 		if len(matches) != 1 {
 			t.Fatalf("migration %d: %v", v, matches)
 		}
-		body, _ := fs.ReadFile(migrations.FS, matches[0])
+		body, _ := fs.ReadFile(migrations.SQLite, matches[0])
 		old[matches[0]] = &fstest.MapFile{Data: body}
 	}
 	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, old)
@@ -78,5 +80,27 @@ func TestMigrateFromReleasedSchema(t *testing.T) {
 	ms, err := d.FetchOrganizationMembers(ctx, olivia, 1)
 	if err != nil || len(ms) != 2 || ms[0].Username != "olivia" || ms[1].Username != "bob" {
 		t.Fatalf("members after migrating: %+v %v", ms, err)
+	}
+}
+
+// TestMigrationsMatch: every migration exists for both backends under the
+// same number and name, so that "migration N" means one schema on either,
+// and none lies outside a backend's directory, where it would never run.
+func TestMigrationsMatch(t *testing.T) {
+	names := func(fsys fs.FS) []string {
+		t.Helper()
+		found, err := fs.Glob(fsys, "*.sql")
+		if err != nil || len(found) == 0 {
+			t.Fatalf("migrations %v %v", found, err)
+		}
+		return found
+	}
+	sqlite, postgres := names(migrations.SQLite), names(migrations.Postgres)
+	if fmt.Sprint(sqlite) != fmt.Sprint(postgres) {
+		t.Errorf("the backends' migrations differ:\nsqlite/   %v\npostgres/ %v", sqlite, postgres)
+	}
+	stray, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(stray) > 0 {
+		t.Errorf("%v %v: a migration goes in migrations/sqlite/ and, written for PostgreSQL, in migrations/postgres/", stray, err)
 	}
 }

@@ -29,12 +29,8 @@ func (db *DB) CreateOrganization(ctx context.Context, a guildhall.Actor, name, d
 	org := guildhall.Organization{Name: name, Description: description}
 	err = db.update(ctx, func(tx *Tx) error {
 		org.Created = tx.now
-		res, err := tx.ExecContext(ctx, `INSERT INTO organizations (name, description, created) VALUES (?, ?, ?)`,
-			name, description, unix(tx.now))
-		if err != nil {
-			return err
-		}
-		if org.ID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO organizations (name, description, created) VALUES (?, ?, ?) RETURNING id`,
+			name, description, unix(tx.now)).Scan(&org.ID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `
@@ -179,7 +175,10 @@ func (db *DB) TransferOwnership(ctx context.Context, a guildhall.Actor, orgID in
 // InviteUser invites username to the organization with role. The actor must
 // be an active member who may grant role. A second invitation of someone
 // already invited (and not expired) or already a member is a conflict,
-// detected by the UNIQUE constraint, so racing invitations yield one success.
+// detected by the UNIQUE constraint (ON CONFLICT DO NOTHING inserts no
+// row), so racing invitations yield one success. The conflict is not an
+// error of the statement: PostgreSQL would abort the transaction on one,
+// and alreadyThere still has to read.
 func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error) {
 	username = guildhall.FoldUsername(username)
 	if _, err := guildhall.ParseRole(string(role)); err != nil {
@@ -210,14 +209,18 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 			return err
 		}
 		expires := tx.now.Add(db.ttl)
-		_, err = tx.ExecContext(ctx, `
+		res, err := tx.ExecContext(ctx, `
 			INSERT INTO memberships (organization_id, user_id, role, status, sender_id, created, expires)
-			VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
+			VALUES (?, ?, ?, 'pending', ?, ?, ?)
+			ON CONFLICT (organization_id, user_id) DO NOTHING`,
 			orgID, inviteeID, string(role), a.UserID, unix(tx.now), unix(expires))
-		if isUniqueViolation(err) {
-			return tx.alreadyThere(ctx, org, inviteeID, username)
-		} else if err != nil {
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return tx.alreadyThere(ctx, org, inviteeID, username)
 		}
 		// Counted after the insert, in the same transaction: racing
 		// invitations cannot overshoot the caps together.

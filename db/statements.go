@@ -104,27 +104,33 @@ func (tx *Tx) statementContext(ctx context.Context) context.Context {
 	return ctx
 }
 
-// ExecContext runs a statement in the transaction, prepared once per pool.
+// ExecContext runs a statement in the transaction, rewritten for the
+// backend and prepared once per pool.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = tx.statementContext(ctx)
+	query, args = tx.dialect.sql(query, args)
 	if st := tx.stmts.get(query); st != nil {
 		return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return tx.Tx.ExecContext(ctx, query, args...)
 }
 
-// QueryContext runs a query in the transaction, prepared once per pool.
+// QueryContext runs a query in the transaction, rewritten for the backend
+// and prepared once per pool.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = tx.statementContext(ctx)
+	query, args = tx.dialect.sql(query, args)
 	if st := tx.stmts.get(query); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return tx.Tx.QueryContext(ctx, query, args...)
 }
 
-// QueryRowContext runs a one-row query in the transaction, prepared once per pool.
+// QueryRowContext runs a one-row query in the transaction, rewritten for
+// the backend and prepared once per pool.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = tx.statementContext(ctx)
+	query, args = tx.dialect.sql(query, args)
 	if st := tx.stmts.get(query); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
