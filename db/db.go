@@ -273,18 +273,9 @@ func checkPragmas(ctx context.Context, pool *sql.DB) error {
 	return nil
 }
 
-// migrate applies the backend's embedded migrations that have not run yet,
-// under its migration lock if it has one.
+// migrate applies the backend's embedded migrations that have not run yet.
 func migrate(ctx context.Context, pool *sql.DB, d *dialect) error {
-	var opts []goose.ProviderOption
-	if d.migrationLock != nil {
-		locker, err := d.migrationLock()
-		if err != nil {
-			return fmt.Errorf("migration lock: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	provider, err := goose.NewProvider(d.goose, pool, d.migrations, opts...)
+	provider, err := goose.NewProvider(d.goose, pool, d.migrations)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

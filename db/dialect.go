@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 )
 
 // A dialect is what one backend supplies to the service, which is written
@@ -28,9 +27,6 @@ type dialect struct {
 	migrations fs.FS
 	// newestMigration is the version of the newest of migrations, read once.
 	newestMigration func() (int64, error)
-	// migrationLock, if set, makes the lock held while migrating, so that
-	// several nodes starting at once migrate once.
-	migrationLock func() (lock.SessionLocker, error)
 	// writeTx and readTx begin the service's write and read transactions.
 	writeTx, readTx *sql.TxOptions
 	// rebind rewrites a query for the backend; nil runs queries as written.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
@@ -36,7 +37,6 @@ var postgresDialect = &dialect{
 	goose:           goose.DialectPostgres,
 	migrations:      migrations.Postgres,
 	newestMigration: newestMigrationIn(migrations.Postgres),
-	migrationLock:   postgresMigrationLock,
 	writeTx:         &sql.TxOptions{Isolation: sql.LevelSerializable},
 	// A read is one consistent snapshot, as on SQLite; it decides nothing
 	// that is written, so it need not be serializable.
@@ -52,12 +52,9 @@ var postgresDialect = &dialect{
 // server_version_num gives it.
 const minPostgresVersion = 150000
 
-// Bounds on waiting for the migration lock that another node holds while
-// it migrates: probe once a second, for up to five minutes.
-const (
-	migrationLockProbeSeconds = 1
-	migrationLockProbes       = 300
-)
+// migrationLockWait bounds the wait for the migration lock that another
+// node holds while it migrates.
+const migrationLockWait = 5 * time.Minute
 
 // openPostgres opens the writer and reader pools on the database at url,
 // checks the server's version and applies pending migrations under an
@@ -89,19 +86,40 @@ func (db *DB) openPostgres(ctx context.Context, url string, opts Options) error 
 	if n, err := strconv.Atoi(version); err != nil || n < minPostgresVersion {
 		return fail(fmt.Errorf("PostgreSQL %s is too old: Guildhall needs 15 or newer", version))
 	}
+	unlock, err := lockMigrations(ctx, *cfg)
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
 	if err := migrate(ctx, db.write, postgresDialect); err != nil {
 		return fail(err)
 	}
 	return nil
 }
 
-// postgresMigrationLock is the session-level advisory lock goose holds
-// while it migrates: a node that finds it taken waits, then finds the
-// migrations applied.
-func postgresMigrationLock() (lock.SessionLocker, error) {
-	return lock.NewPostgresSessionLocker(
-		lock.WithLockTimeout(migrationLockProbeSeconds, migrationLockProbes),
-		lock.WithUnlockTimeout(migrationLockProbeSeconds, migrationLockProbes))
+// lockMigrations takes the session-level advisory lock that goose's own
+// PostgreSQL locker takes (lock.DefaultLockID), so that goose's command
+// line and every node exclude each other while migrating, and returns its
+// release. It holds the lock on a connection of its own, around all of
+// goose's work: goose's locker leaves out its first look at the version
+// table, so nodes starting together on an empty database would race to
+// create it. It waits in pg_advisory_lock rather than polling: a node
+// that finds another migrating goes on the moment that one is done, and
+// finds nothing left to apply. Closing the connection releases the lock
+// in any case.
+func lockMigrations(ctx context.Context, cfg pgx.ConnConfig) (unlock func(), err error) {
+	conn := stdlib.OpenDB(cfg)
+	conn.SetMaxOpenConns(1)
+	wait, cancel := context.WithTimeout(ctx, migrationLockWait)
+	defer cancel()
+	if _, err := conn.ExecContext(wait, `SELECT pg_advisory_lock($1)`, lock.DefaultLockID); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("wait for the migration lock: %w", err)
+	}
+	return func() {
+		conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lock.DefaultLockID)
+		conn.Close()
+	}, nil
 }
 
 // pgCode returns the SQLSTATE of a PostgreSQL error, or "".
