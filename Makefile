@@ -4,13 +4,25 @@ ADDR    ?= 127.0.0.1:8000
 DB      ?= ./guildhall.db
 BIN     := bin/guildhall
 
-.PHONY: run test build generate bench fuzz lint clean
+.PHONY: run test test-postgres build generate bench bench-postgres fuzz lint clean
 
-run: ## start the server on $(ADDR) with $(DB) (created on first run)
+run: ## start the server on $(ADDR) with $(DB) (created on first run; a postgres:// URL works too)
 	$(GO) run ./cmd/guildhall serve --addr $(ADDR) --db $(DB)
 
-test: ## every test, with the race detector
+# With GUILDHALL_TEST_POSTGRES set (a PostgreSQL URL on which the tests may
+# create databases), the first pass also runs the tests of several servers
+# on one database, and the db and handlers tests run a second time, on
+# PostgreSQL (see db/dbtest).
+test: ## every test, with the race detector; on PostgreSQL too when GUILDHALL_TEST_POSTGRES is set
 	GORACE=atexit_sleep_ms=0 $(GO) test -race -count=1 ./...
+	@if [ -n "$$GUILDHALL_TEST_POSTGRES" ]; then \
+		echo "GUILDHALL_TEST_BACKEND=postgres $(GO) test -race -count=1 ./db/... ./handlers"; \
+		GUILDHALL_TEST_BACKEND=postgres GORACE=atexit_sleep_ms=0 $(GO) test -race -count=1 ./db/... ./handlers; \
+	fi
+
+test-postgres: ## make test with a throwaway PostgreSQL cluster (.ci/postgres), stopped at the end
+	@dir=$$(mktemp -d) && trap '.ci/postgres stop "'"$$dir"'"; rm -rf "'"$$dir"'"' EXIT && \
+		url=$$(.ci/postgres start "$$dir") && GUILDHALL_TEST_POSTGRES="$$url" $(MAKE) test
 
 build: generate
 	$(GO) build -o $(BIN) ./cmd/guildhall
