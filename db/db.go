@@ -333,11 +333,32 @@ const (
 // *guildhall.Error is logged here and returned as it is, for the caller
 // to show as "internal error".
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.updateQueued(ctx, nil, fn)
+}
+
+// updateQueued is update for an operation that writes what many others
+// may write at the same moment: all invitations to one organization
+// update its count of open invitations. On PostgreSQL such transactions
+// would all run at once and all but one fail and run again, over and
+// over; instead each waits its turn for queue's lock (dialect.enqueue),
+// across every node, before it begins. The lock decides nothing: the
+// transaction is as SERIALIZABLE with it as without it. On SQLite writes
+// take turns anyway, and queue is ignored.
+func (db *DB) updateQueued(ctx context.Context, queue *writeQueue, fn func(tx *Tx) error) error {
 	if db.committer != nil {
 		return db.committer.do(ctx, fn)
 	}
+	var begin txBeginner = db.write
+	if queue != nil && db.dialect.enqueue != nil {
+		conn, release, err := db.dialect.enqueue(ctx, db.write, *queue)
+		if err != nil {
+			return db.storageError(ctx, "wait for the queue", err)
+		}
+		defer release()
+		begin = conn
+	}
 	return db.retrying(ctx, func(attempt int) (string, error) {
-		tx, err := db.write.BeginTx(ctx, db.dialect.writeTx)
+		tx, err := begin.BeginTx(ctx, db.dialect.writeTx)
 		if err != nil {
 			return "begin", err
 		}

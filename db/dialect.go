@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"io/fs"
@@ -42,10 +43,36 @@ type dialect struct {
 	// request (unreachable, full, read-only, shutting down, locked too
 	// long): the client may try again later.
 	unavailable func(error) bool
+	// enqueue, if set, waits for the lock of queue on a connection of
+	// pool, and returns the connection and the lock's release (see
+	// DB.updateQueued).
+	enqueue func(ctx context.Context, pool *sql.DB, queue writeQueue) (*sql.Conn, func(), error)
 	// sharedState says several nodes share the database: the rate limits
 	// and the login throttle must then live in it (pg_limits.go), not in
 	// each process's memory (limits.go, throttle.go).
 	sharedState bool
+}
+
+// writeQueue names the write transactions that take turns on PostgreSQL
+// rather than collide (DB.updateQueued).
+type writeQueue struct{ class, key int32 }
+
+// The classes of write queues.
+const (
+	// queueInvitations: the invitations to one organization (key: its id).
+	queueInvitations int32 = 1 + iota
+)
+
+// invitationsTo is the queue of the invitations to the organization orgID.
+// An id past 32 bits shares its queue with another: harmless, as a queue
+// decides nothing.
+func invitationsTo(orgID int64) *writeQueue {
+	return &writeQueue{class: queueInvitations, key: int32(orgID)}
+}
+
+// txBeginner begins transactions: a pool, or one of its connections.
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
 // dialects lists every backend, for classifying an error without knowing

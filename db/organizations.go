@@ -188,7 +188,7 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 		return guildhall.Membership{}, err
 	}
 	var m guildhall.Membership
-	err := db.update(ctx, func(tx *Tx) error {
+	err := db.updateQueued(ctx, invitationsTo(orgID), func(tx *Tx) error {
 		org, actorRole, err := tx.orgAsMember(ctx, a, orgID)
 		if err != nil {
 			return err

@@ -42,6 +42,7 @@ var postgresDialect = &dialect{
 	// that is written, so it need not be serializable.
 	readTx:          &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	rebind:          rebindPostgres,
+	enqueue:         enqueuePostgres,
 	uniqueViolation: func(err error) bool { return pgCode(err) == "23505" }, // unique_violation
 	retryable:       postgresRetryable,
 	unavailable:     postgresUnavailable,
@@ -118,6 +119,30 @@ func lockMigrations(ctx context.Context, cfg pgx.ConnConfig) (unlock func(), err
 	}
 	return func() {
 		conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lock.DefaultLockID)
+		conn.Close()
+	}, nil
+}
+
+// enqueuePostgres takes queue's advisory lock, at session level, on a
+// connection of pool before any transaction begins on it: the
+// transaction's snapshot is then taken after the turn before it has
+// committed, so it sees that turn's writes and does not collide with
+// them. The lock is released after the transaction; a connection whose
+// release failed is closed rather than returned to the pool (closing it
+// releases the lock), so no connection in the pool ever holds one.
+func enqueuePostgres(ctx context.Context, pool *sql.DB, queue writeQueue) (*sql.Conn, func(), error) {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, queue.class, queue.key); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, queue.class, queue.key); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
 		conn.Close()
 	}, nil
 }

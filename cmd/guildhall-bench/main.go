@@ -8,7 +8,9 @@
 //     answers {"success": true}, in a process of its own;
 //  3. the real server binary on a fresh database, once per commit mode:
 //     invite_user_to_organization from N concurrent keep-alive clients,
-//     each request a distinct invitee;
+//     each request a distinct invitee; with -db, also on PostgreSQL: one
+//     node, and two nodes on one database with the requests dealt between
+//     them;
 //  4. reads: fetch_memberships_of_organization of an organization of 10,000
 //     members, whole and paged (with a username search), and its page.
 //
@@ -18,9 +20,10 @@
 // as the machine allows, which the default limits exist to stop.
 //
 // The files: main.go the flags and the order of the phases; servers.go the
-// server processes and their invite phase; ceilings.go ceilings (a) and
-// (b); reads.go the read phases; drive.go the load driver and its figures;
-// proc.go what /proc says about a process; report.go the printed report.
+// server processes and their invite phase; postgres.go the PostgreSQL
+// databases; ceilings.go ceilings (a) and (b); reads.go the read phases;
+// drive.go the load driver and its figures; proc.go what /proc says about
+// a process; report.go the printed report.
 package main
 
 import (
@@ -53,6 +56,7 @@ type config struct {
 	invitees     int
 	members      int
 	serverFlags  string
+	postgres     string
 	keep         bool
 	noCeilings   bool
 	rounds       int
@@ -76,6 +80,7 @@ func main() {
 	flag.IntVar(&cfg.invitees, "invitees", defaultInvitees, "users created up front to be invited, one per request")
 	flag.IntVar(&cfg.members, "members", defaultMembers, "members of the organization the read phases list")
 	flag.StringVar(&cfg.serverFlags, "server-flags", "", "extra flags for guildhall serve, space-separated")
+	flag.StringVar(&cfg.postgres, "db", "", "a PostgreSQL server `URL` (postgres://...) on which the benchmark may create databases: adds the invite phase on PostgreSQL, one node and two")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the databases afterwards")
 	flag.BoolVar(&cfg.noCeilings, "no-ceilings", false, "measure the server only (no ratios)")
 	flag.Parse()
@@ -121,11 +126,25 @@ func run(ctx context.Context, cfg config) error {
 		{label: "invite_user_to_organization, one commit each", flags: []string{"--group-commit=false"}},
 		{label: "invite_user_to_organization, --group-commit", flags: []string{"--group-commit"}},
 	}
+	readsOn := modes[len(modes)-1] // the group-commit server
+	if cfg.postgres != "" {
+		modes = append(modes,
+			&serverMode{label: "invite_user_to_organization, PostgreSQL, 1 node", postgres: cfg.postgres, nodes: 1},
+			&serverMode{label: "invite_user_to_organization, PostgreSQL, 2 nodes", postgres: cfg.postgres, nodes: 2})
+	}
 	for i, m := range modes {
-		if err := m.start(ctx, client, cfg, filepath.Join(cfg.dir, fmt.Sprintf("server%d", i))); err != nil {
+		err := m.start(ctx, client, cfg, filepath.Join(cfg.dir, fmt.Sprintf("server%d", i)))
+		if m.drop != nil {
+			defer m.drop()
+		}
+		for _, p := range m.servers() {
+			if p != nil {
+				defer p.Kill()
+			}
+		}
+		if err != nil {
 			return err
 		}
-		defer m.srv.Kill()
 	}
 	var ceilA *rawCeiling
 	var ceilB *echoCeiling
@@ -166,20 +185,23 @@ func run(ctx context.Context, cfg config) error {
 	}
 	for i, m := range modes {
 		r := merge(roundsInvite[i])
-		r.rss = peakRSS(m.srv.Pid())
+		for _, p := range m.servers() {
+			r.rss = max(r.rss, peakRSS(p.Pid()))
+		}
 		results = append(results, r)
 		if err := checkInvites(m.dbPath, m.fx.InviteOrg, r.ok); err != nil {
 			return err
 		}
 	}
 
-	// Reads, on the last server.
-	last := modes[len(modes)-1]
+	// Reads, on the group-commit server.
 	fmt.Println("reads ...")
-	results = append(results, readPhases(ctx, client, last, cfg)...)
+	results = append(results, readPhases(ctx, client, readsOn, cfg)...)
 	for _, m := range modes {
-		if err := m.srv.Stop(); err != nil {
-			return fmt.Errorf("server did not stop cleanly: %w\n%s", err, m.srv.Log())
+		for _, p := range m.servers() {
+			if err := p.Stop(); err != nil {
+				return fmt.Errorf("server did not stop cleanly: %w\n%s", err, p.Log())
+			}
 		}
 	}
 	printResults(results, cfg)

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"guildhall/cmd/internal/fixture"
 	"guildhall/cmd/internal/serverproc"
@@ -16,23 +16,35 @@ import (
 )
 
 // serverMode is the server binary run with one set of flags, on a
-// database of its own.
+// database of its own: a SQLite file, or a PostgreSQL database that one
+// or more nodes share.
 type serverMode struct {
-	label  string
-	flags  []string
-	srv    *serverproc.Process
-	dbPath string
-	fx     fixture.Fixtures
-	next   atomic.Int64 // the last invitee used
+	label    string
+	flags    []string
+	postgres string // the PostgreSQL server to make the database on; "": a SQLite file
+	nodes    int    // servers on the database; 0 is 1
+	srv      *serverproc.Process
+	more     []*serverproc.Process // the nodes after the first
+	dbPath   string                // the file, or the database's URL
+	drop     func()                // drops the PostgreSQL database
+	fx       fixture.Fixtures
+	next     atomic.Int64 // the last invitee used
 }
 
-// start seeds a fresh database in dir and starts the server on it with the
-// abuse limits off, then sets up the fixtures.
+// start seeds a fresh database (in dir, or on the PostgreSQL server) and
+// starts the server (each node) on it with the abuse limits off, then
+// sets up the fixtures.
 func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	m.dbPath = filepath.Join(dir, "guildhall.db")
+	if m.postgres != "" {
+		var err error
+		if m.dbPath, m.drop, err = createDatabase(ctx, m.postgres); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("seeding %d invitees and %d members in %s ...\n", cfg.invitees, cfg.members, m.dbPath)
 	if err := fixture.Seed(ctx, m.dbPath, cfg.invitees, cfg.members); err != nil {
 		return fmt.Errorf("seed: %w", err)
@@ -45,31 +57,55 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 	if m.srv, err = serverproc.Start(ctx, cfg.bin, args, nil); err != nil {
 		return err
 	}
+	for range max(1, m.nodes) - 1 {
+		p, err := serverproc.Start(ctx, cfg.bin, args, nil)
+		if err != nil {
+			return err
+		}
+		m.more = append(m.more, p)
+	}
 	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL, m.dbPath, cfg.members); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
 	}
 	return nil
 }
 
-// invite runs one invite phase: every request a new invitee.
+// servers is every node of the mode, the first first.
+func (m *serverMode) servers() []*serverproc.Process {
+	return append([]*serverproc.Process{m.srv}, m.more...)
+}
+
+// cpuTime is the CPU time of every node so far.
+func (m *serverMode) cpuTime() time.Duration {
+	var total time.Duration
+	for _, p := range m.servers() {
+		total += cpuTime(p.Pid())
+	}
+	return total
+}
+
+// invite runs one invite phase: every request a new invitee, the requests
+// dealt round the nodes in turn.
 func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config) result {
-	cpu := cpuTime(m.srv.Pid())
+	cpu := m.cpuTime()
+	nodes := m.servers()
 	r := drive(ctx, client, cfg.clients, cfg.duration, func() (*http.Request, error) {
 		n := int(m.next.Add(1))
 		if n > cfg.invitees {
 			return nil, errOutOfInvitees
 		}
-		return fixture.NewRequest(ctx, m.srv.URL, "invite_user_to_organization", fixture.InviteBody(m.fx.APIKey, fixture.InviteeName(n), m.fx.InviteOrg))
+		url := nodes[n%len(nodes)].URL
+		return fixture.NewRequest(ctx, url, "invite_user_to_organization", fixture.InviteBody(m.fx.APIKey, fixture.InviteeName(n), m.fx.InviteOrg))
 	})
 	r.name = m.label
-	r.cpu = cpuTime(m.srv.Pid()) - cpu
+	r.cpu = m.cpuTime() - cpu
 	return r
 }
 
 // checkInvites makes sure the database holds exactly the invitations
 // that were acknowledged: none lost, none made without an answer.
 func checkInvites(path string, org int64, acknowledged int) error {
-	raw, err := sql.Open("sqlite", db.DSN(path))
+	raw, err := db.OpenRaw(path)
 	if err != nil {
 		return err
 	}
