@@ -128,9 +128,14 @@ func run(ctx context.Context, cfg config) error {
 	}
 	readsOn := modes[len(modes)-1] // the group-commit server
 	if cfg.postgres != "" {
+		// Invitations to one organization take turns on PostgreSQL (its
+		// count of open invitations); dealt over as many organizations as
+		// clients, they need not.
 		modes = append(modes,
 			&serverMode{label: "invite_user_to_organization, PostgreSQL, 1 node", postgres: cfg.postgres, nodes: 1},
-			&serverMode{label: "invite_user_to_organization, PostgreSQL, 2 nodes", postgres: cfg.postgres, nodes: 2})
+			&serverMode{label: "invite_user_to_organization, PostgreSQL, 2 nodes", postgres: cfg.postgres, nodes: 2},
+			&serverMode{label: fmt.Sprintf("  the same, %d organizations, 1 node", cfg.clients), postgres: cfg.postgres, nodes: 1, spread: cfg.clients},
+			&serverMode{label: fmt.Sprintf("  the same, %d organizations, 2 nodes", cfg.clients), postgres: cfg.postgres, nodes: 2, spread: cfg.clients})
 	}
 	for i, m := range modes {
 		err := m.start(ctx, client, cfg, filepath.Join(cfg.dir, fmt.Sprintf("server%d", i)))
@@ -189,7 +194,7 @@ func run(ctx context.Context, cfg config) error {
 			r.rss = max(r.rss, peakRSS(p.Pid()))
 		}
 		results = append(results, r)
-		if err := checkInvites(m.dbPath, m.fx.InviteOrg, r.ok); err != nil {
+		if err := checkInvites(m.dbPath, m.orgs, r.ok); err != nil {
 			return err
 		}
 	}

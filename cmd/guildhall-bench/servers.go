@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -21,8 +22,10 @@ import (
 type serverMode struct {
 	label    string
 	flags    []string
-	postgres string // the PostgreSQL server to make the database on; "": a SQLite file
-	nodes    int    // servers on the database; 0 is 1
+	postgres string  // the PostgreSQL server to make the database on; "": a SQLite file
+	nodes    int     // servers on the database; 0 is 1
+	spread   int     // organizations the invitations are dealt over; 0: one, fx.InviteOrg
+	orgs     []int64 // where the invitations go
 	srv      *serverproc.Process
 	more     []*serverproc.Process // the nodes after the first
 	dbPath   string                // the file, or the database's URL
@@ -49,7 +52,7 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 	if err := fixture.Seed(ctx, m.dbPath, cfg.invitees, cfg.members); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", m.dbPath, "--max-pending-invites", "0", "--invite-rate", "0"}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", m.dbPath, "--max-pending-invites", "0", "--invite-rate", "0", "--org-rate", "0"}
 	args = append(args, m.flags...)
 	args = append(args, strings.Fields(cfg.serverFlags)...)
 	fmt.Printf("starting %s %s\n", cfg.bin, strings.Join(args, " "))
@@ -66,6 +69,21 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 	}
 	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL, m.dbPath, cfg.members); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
+	}
+	m.orgs = []int64{m.fx.InviteOrg}
+	for i := range m.spread - 1 {
+		a, err := fixture.Call(ctx, client, m.srv.URL, "create_organization",
+			map[string]any{"auth": map[string]string{"api_key": m.fx.APIKey}, "organization_name": fmt.Sprintf("Invitations %d", i+2)})
+		var org struct {
+			ID int64 `json:"organization_id"`
+		}
+		if err == nil && (!a.Success || json.Unmarshal(a.Result, &org) != nil) {
+			err = fmt.Errorf("%d %s", a.Status, a.Body)
+		}
+		if err != nil {
+			return fmt.Errorf("create an organization to invite to: %w", err)
+		}
+		m.orgs = append(m.orgs, org.ID)
 	}
 	return nil
 }
@@ -85,7 +103,7 @@ func (m *serverMode) cpuTime() time.Duration {
 }
 
 // invite runs one invite phase: every request a new invitee, the requests
-// dealt round the nodes in turn.
+// dealt round the nodes in turn, and round the organizations.
 func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config) result {
 	cpu := m.cpuTime()
 	nodes := m.servers()
@@ -94,8 +112,8 @@ func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config
 		if n > cfg.invitees {
 			return nil, errOutOfInvitees
 		}
-		url := nodes[n%len(nodes)].URL
-		return fixture.NewRequest(ctx, url, "invite_user_to_organization", fixture.InviteBody(m.fx.APIKey, fixture.InviteeName(n), m.fx.InviteOrg))
+		url, org := nodes[n%len(nodes)].URL, m.orgs[n%len(m.orgs)]
+		return fixture.NewRequest(ctx, url, "invite_user_to_organization", fixture.InviteBody(m.fx.APIKey, fixture.InviteeName(n), org))
 	})
 	r.name = m.label
 	r.cpu = m.cpuTime() - cpu
@@ -104,15 +122,19 @@ func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config
 
 // checkInvites makes sure the database holds exactly the invitations
 // that were acknowledged: none lost, none made without an answer.
-func checkInvites(path string, org int64, acknowledged int) error {
+func checkInvites(path string, orgs []int64, acknowledged int) error {
 	raw, err := db.OpenRaw(path)
 	if err != nil {
 		return err
 	}
 	defer raw.Close()
 	var n int
-	if err := raw.QueryRow(`SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'pending'`, org).Scan(&n); err != nil {
-		return err
+	for _, org := range orgs {
+		var inOrg int
+		if err := raw.QueryRow(`SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'pending'`, org).Scan(&inOrg); err != nil {
+			return err
+		}
+		n += inOrg
 	}
 	if n != acknowledged {
 		return fmt.Errorf("%d invitations acknowledged but %d in the database", acknowledged, n)
