@@ -551,19 +551,17 @@ func TestOpenRefusesWrongJournalMode(t *testing.T) {
 	}
 }
 
-// TestThrottleHoldsUnderConcurrentGuesses: wrong passwords sent all at once
-// are counted as they start, so no more of them reach the password check
-// than the throttle lets through one by one.
-func TestThrottleHoldsUnderConcurrentGuesses(t *testing.T) {
-	ctx := context.Background()
-	d, _ := MustOpenDB(t)
-	MustCreateUser(t, d, "alice")
-	const n = 60
+// guessAtOnce sends n wrong passwords for alice at once, dealt round nodes
+// (the servers of one database), and fails unless the throttle let
+// exactly its free failures reach the password check and refused the rest.
+func guessAtOnce(t *testing.T, n int, nodes ...*db.DB) {
+	t.Helper()
 	codes := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			_, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "guess-number-" + fmt.Sprint(i), ClientAddr: "192.0.2.7"})
+			_, err := nodes[i%len(nodes)].Authenticate(context.Background(),
+				guildhall.Credentials{Username: "alice", Password: "guess-number-" + fmt.Sprint(i), ClientAddr: "192.0.2.7"})
 			codes[i] = guildhall.ErrorCode(err)
 		})
 	}
@@ -573,8 +571,18 @@ func TestThrottleHoldsUnderConcurrentGuesses(t *testing.T) {
 		count[c]++
 	}
 	if count[guildhall.EUNAUTHORIZED] != 5 || count[guildhall.ERATELIMITED] != n-5 {
-		t.Fatalf("%d concurrent guesses: %v, want 5 checked (401) and the rest refused (429)", n, count)
+		t.Fatalf("%d concurrent guesses on %d node(s): %v, want 5 checked (401) and the rest refused (429)", n, len(nodes), count)
 	}
+}
+
+// TestThrottleHoldsUnderConcurrentGuesses: wrong passwords sent all at once
+// are counted as they start, so no more of them reach the password check
+// than the throttle lets through one by one.
+func TestThrottleHoldsUnderConcurrentGuesses(t *testing.T) {
+	ctx := context.Background()
+	d, _ := MustOpenDB(t)
+	MustCreateUser(t, d, "alice")
+	guessAtOnce(t, 60, d)
 	// A right password is refused too while the username must wait.
 	_, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "password-alice", ClientAddr: "192.0.2.8"})
 	wantCode(t, err, guildhall.ERATELIMITED)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,18 +26,12 @@ import (
 // the extra flags, and returns once all listen.
 func startNodes(t *testing.T, source string, n int, flags ...string) []*serverproc.Process {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", source}, flags...)
-	race := "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
+	self, args, env := serveCommand(t, source, flags...)
+	env = append(env, sessionKeysEnv+"=") // the nodes share the key kept in the database
 	nodes, errs := make([]*serverproc.Process, n), make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() {
-			nodes[i], errs[i] = serverproc.Start(context.Background(), self, args, []string{asCommandEnv + "=1", race, sessionKeysEnv + "="})
-		})
+		wg.Go(func() { nodes[i], errs[i] = serverproc.Start(context.Background(), self, args, env) })
 	}
 	wg.Wait()
 	for i := range n {
