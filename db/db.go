@@ -70,7 +70,8 @@ type Options struct {
 	// SignupRate is how many sign-ups one client address may make an hour (0: no limit).
 	SignupRate int
 	// LoginThrottleMaxKeys bounds the usernames and addresses the login
-	// throttle remembers (see throttle.go).
+	// throttle remembers in memory (see throttle.go). On PostgreSQL the
+	// throttle is a table, with room for every key.
 	LoginThrottleMaxKeys int
 	// GroupCommit commits concurrent write operations together, one
 	// savepoint each (see groupcommit.go). SQLite only: PostgreSQL runs
