@@ -49,8 +49,8 @@ const (
 // limiter decides whether one more event for a key may happen now: the
 // service asks it before work a flood would make expensive or harmful (a
 // sign-up, a new organization, an invitation). rateLimiter implements it
-// in memory for one process; a backend shared by several nodes implements
-// it over its database, and the rules that ask it do not change.
+// in memory for one process; sharedRateLimiter (pg_limits.go) over
+// PostgreSQL for every node at once, and the rules that ask it do not change.
 type limiter interface {
 	// allow records one event for key at now and returns 0, or refuses it
 	// and returns how long until the next one would be allowed. An error
