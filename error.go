@@ -21,6 +21,10 @@ const (
 	EUNAVAILABLE  = "unavailable"       // storage cannot take writes right now (503)
 )
 
+// EIDEMPOTENCY is the code of an Idempotency-Key reused with other
+// arguments (422): the key names one request, and this is another.
+const EIDEMPOTENCY = "idempotency_mismatch"
+
 // Error is a failure meant for the caller: Code says what kind, Message says
 // it in words a person understands. Anything that is not an *Error is an
 // internal error and its text never leaves the server.

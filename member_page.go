@@ -6,11 +6,44 @@ import "time"
 const (
 	// MembersPageSize is how many rows a page shows when the caller does not say.
 	MembersPageSize = 50
-	// MembersPageMaxSize is the most rows one page may hold.
-	MembersPageMaxSize = 500
+	// MembersPageMaxSize is the most rows one page may hold (ListMaxLimit).
+	MembersPageMaxSize = ListMaxLimit
 	// MemberSearchMaxLen bounds a username search; no username is longer.
 	MemberSearchMaxLen = UsernameMaxLen
+	// MemberSearchMinIndexed is the shortest search the username index
+	// answers (a trigram); a shorter one reads the list in its order.
+	MemberSearchMinIndexed = 3
+	// MemberSearchMaxMatches is how many usernames, in the whole server, a
+	// search may match and still be answered from the index, sorted and
+	// counted. A search that matches more reads the list in its order
+	// instead, at most MemberSearchScanBudget rows a page, uncounted.
+	MemberSearchMaxMatches = 1000
+	// MemberSearchScanBudget is the most rows one page of a search that is
+	// not answered from the index reads: a page may hold fewer matches
+	// than asked for, with a cursor to read on from where it stopped.
+	MemberSearchScanBudget = 2000
 )
+
+// Limits of every paged list of the API (fetch_memberships,
+// fetch_memberships_of_organization, fetch_organization_audit_log):
+// each page is read by its cursor, at the same cost wherever it is.
+const (
+	// ListDefaultLimit is a page's size when the caller does not say.
+	ListDefaultLimit = 100
+	// ListMaxLimit is the most rows one page may hold.
+	ListMaxLimit = 1000
+	// CursorMaxLen bounds the cursor a caller sends back: the longest a
+	// server makes (its key a 32-character username) is well under it.
+	CursorMaxLen = 256
+)
+
+// CheckListLimit refuses a page size outside 1 to ListMaxLimit.
+func CheckListLimit(limit int) error {
+	if limit < 1 || limit > ListMaxLimit {
+		return Errorf(EINVALID, "A page holds 1 to %d rows, not %d.", ListMaxLimit, limit)
+	}
+	return nil
+}
 
 // MemberFilter selects rows of a member list by where they stand.
 type MemberFilter string
@@ -85,8 +118,13 @@ type MembersQuery struct {
 	Status MemberFilter
 	Role   Role
 	Sort   MemberSort
-	// Offset and Limit are the window: rows skipped, and rows in the page
-	// (0: MembersPageSize).
+	// Cursor continues the list from a page: its NextCursor or PrevCursor
+	// ("" from the start). It belongs to one query: the same search,
+	// filters and order.
+	Cursor string
+	// Offset skips rows from the start instead of a cursor: it costs as
+	// many rows as it skips. Limit is the rows in the page (0:
+	// MembersPageSize).
 	Offset, Limit int
 }
 
@@ -96,28 +134,56 @@ type MembersPage struct {
 	// MembersQuery is the query as applied (the limit filled in).
 	MembersQuery
 	Members []Membership
-	// Total counts the rows matching the whole query, over all pages.
+	// Total counts the rows matching the whole query, over all pages; -1
+	// when they were not counted (see Counted).
 	Total int
 	// StandingCounts counts the rows at each standing (see Standings)
 	// under the search and the role filter; expired invitations only for a
-	// viewer who may see them.
+	// viewer who may see them. Nil when not counted.
 	StandingCounts map[MemberFilter]int
 	// RoleCounts counts the rows of each role under the search and the
-	// status filter.
+	// status filter. Nil when not counted.
 	RoleCounts map[Role]int
+	// Position is where the page's first row stands in the list, from 0:
+	// exact for an offset, carried by the cursor otherwise (rows added or
+	// removed before it since the cursor was made are not seen).
+	Position int
+	// NextCursor reads the rows after this page, PrevCursor those before
+	// it; "" when there are none.
+	NextCursor, PrevCursor string
 	// AsOf is when the page was read: whether an invitation had expired
 	// was judged at this moment.
 	AsOf time.Time
 }
 
-// OutOfRange reports whether the page starts past the last row: a page
-// number beyond the list, which pages say rather than show an empty range.
-func (p MembersPage) OutOfRange() bool { return p.Offset > 0 && p.Offset >= p.Total }
+// Counted reports whether Total and the counts beside the filters were
+// counted: always, except for a search matching more usernames than
+// MemberSearchMaxMatches.
+func (p MembersPage) Counted() bool { return p.Total >= 0 }
 
-// PageCount is how many pages of Limit rows the list fills (at least one).
-func (p MembersPage) PageCount() int {
-	if p.Limit <= 0 || p.Total == 0 {
-		return 1
+// OutOfRange reports whether the page starts past the last row: an offset
+// beyond the list, or a cursor from a page whose rows have since gone,
+// which pages say rather than show an empty range.
+func (p MembersPage) OutOfRange() bool {
+	switch {
+	case p.Cursor != "":
+		return len(p.Members) == 0
+	case !p.Counted():
+		return p.Offset > 0 && len(p.Members) == 0
 	}
-	return (p.Total + p.Limit - 1) / p.Limit
+	return p.Offset > 0 && p.Offset >= p.Total
+}
+
+// OrganizationPage is everything an organization's page shows, read in
+// one transaction: the organization, the viewer's role in it, one page of
+// its member list and, for those CanReadAuditLog lets read it, the latest
+// audit events.
+type OrganizationPage struct {
+	Org     Organization
+	Role    Role
+	Members MembersPage
+	// Audit is the latest events, newest first; AuditMore says there are
+	// older ones.
+	Audit     []AuditEvent
+	AuditMore bool
 }

@@ -11,8 +11,11 @@ const (
 	OrganizationDescriptionMaxLen = 2000 // characters
 	// DefaultInviteTTL is how long a pending invitation stays open.
 	DefaultInviteTTL = 7 * 24 * time.Hour
-	// AuditLogMaxEvents is the most audit events one answer lists.
-	AuditLogMaxEvents = 1000
+	// AuditLogMaxEvents is the most audit events one page lists.
+	AuditLogMaxEvents = ListMaxLimit
+	// MaxBulkInvitations is the most invitations one
+	// invite_users_to_organization call may send.
+	MaxBulkInvitations = 100
 )
 
 // Organization is a named group of members.
@@ -75,6 +78,22 @@ const (
 	ActionDescribe = "describe_organization"
 )
 
+// Invitation is one row of a bulk invitation: whom to invite, as what.
+type Invitation struct {
+	Username string
+	Role     Role
+}
+
+// InvitationResult is how one row of a bulk invitation went: Invited, or
+// refused with Err, the refusal a single invitation would have met. A row
+// neither invited nor refused was held back: it would have succeeded, but
+// the call was all or nothing and another row was refused.
+type InvitationResult struct {
+	Username string
+	Invited  bool
+	Err      error
+}
+
 // AuditEvent records one change to an organization's membership.
 type AuditEvent struct {
 	ID             int64
@@ -108,6 +127,38 @@ func ParseMembershipSubset(s string) (MembershipSubset, error) {
 		return v, nil
 	}
 	return "", Errorf(EINVALID, "The memberships to list must be \"accepted\", \"open_invitations\" or \"all\", not %q.", s)
+}
+
+// MembershipsQuery asks for one page of a user's own memberships.
+type MembershipsQuery struct {
+	Subset MembershipSubset
+	// Cursor continues from a page's NextCursor ("" from the start); it
+	// belongs to one user and subset.
+	Cursor string
+	// Limit is the rows in the page, 1 to ListMaxLimit (0: ListDefaultLimit).
+	Limit int
+}
+
+// MembershipsPage is one page of a user's memberships, in the order they
+// were made (oldest first), and the cursor to the next ("" on the last).
+type MembershipsPage struct {
+	Memberships []Membership
+	NextCursor  string
+}
+
+// AuditQuery asks for one page of an organization's audit trail.
+type AuditQuery struct {
+	// Cursor continues from a page's NextCursor ("" from the newest event).
+	Cursor string
+	// Limit is the events in the page, 1 to ListMaxLimit (0: ListDefaultLimit).
+	Limit int
+}
+
+// AuditPage is one page of an audit trail, newest first, and the cursor
+// to the older events ("" when there are none).
+type AuditPage struct {
+	Events     []AuditEvent
+	NextCursor string
 }
 
 // Organization texts, checked by the one TextField rule.

@@ -65,15 +65,30 @@ func TestMemberFilters(t *testing.T) {
 }
 
 func TestMembersPageWindow(t *testing.T) {
+	row := []guildhall.Membership{{Username: "ann"}}
 	for _, tt := range []struct {
-		offset, limit, total, pages int
-		out                         bool
+		offset, limit, total int
+		cursor               string
+		members              []guildhall.Membership
+		out                  bool
 	}{
-		{0, 50, 0, 1, false}, {0, 50, 50, 1, false}, {50, 50, 51, 2, false}, {300, 50, 300, 6, true}, {0, 0, 10, 1, false},
+		{0, 50, 0, "", nil, false}, {0, 50, 50, "", row, false}, {50, 50, 51, "", row, false}, {300, 50, 300, "", nil, true}, {0, 0, 10, "", row, false},
+		// A cursor whose rows are gone; one that still finds some.
+		{0, 50, 10, "c", nil, true}, {0, 50, 10, "c", row, false},
+		// Uncounted (a broad search): past the end is an empty page after the start.
+		{100, 50, -1, "", nil, true}, {0, 50, -1, "", nil, false}, {100, 50, -1, "", row, false},
 	} {
-		p := guildhall.MembersPage{MembersQuery: guildhall.MembersQuery{Offset: tt.offset, Limit: tt.limit}, Total: tt.total}
-		if p.PageCount() != tt.pages || p.OutOfRange() != tt.out {
-			t.Errorf("%+v: %d pages, out of range %v; want %d, %v", tt, p.PageCount(), p.OutOfRange(), tt.pages, tt.out)
+		p := guildhall.MembersPage{MembersQuery: guildhall.MembersQuery{Offset: tt.offset, Limit: tt.limit, Cursor: tt.cursor}, Total: tt.total, Members: tt.members}
+		if p.OutOfRange() != tt.out {
+			t.Errorf("%+v: out of range %v; want %v", tt, p.OutOfRange(), tt.out)
+		}
+	}
+	if err := guildhall.CheckListLimit(guildhall.ListMaxLimit); err != nil {
+		t.Error(err)
+	}
+	for _, n := range []int{0, -1, guildhall.ListMaxLimit + 1} {
+		if guildhall.ErrorCode(guildhall.CheckListLimit(n)) != guildhall.EINVALID {
+			t.Errorf("limit %d accepted", n)
 		}
 	}
 }

@@ -34,15 +34,27 @@ type Actor struct {
 	UserID   int64
 	Username string
 	Admin    bool
-	// ViaAPIKey is true when the caller authenticated with an API key
-	// rather than a password; some operations demand a password.
-	ViaAPIKey bool
+	// Auth is how the caller authenticated; some operations demand a
+	// password (see RequirePassword).
+	Auth AuthMethod
 }
 
-// Credentials are what a caller presents: an API key, or a username and
-// password. Exactly one form must be filled in.
+// AuthMethod is how an actor proved who they are.
+type AuthMethod int
+
+// The ways to authenticate. The zero value is a password: a browser
+// session starts from a password sign-in, and acts with its powers.
+const (
+	AuthPassword AuthMethod = iota // a username and password, or a session begun with them
+	AuthAPIKey                     // an API key from create_api_key
+	AuthToken                      // a sign-in token from login or add_user
+)
+
+// Credentials are what a caller presents: an API key, a sign-in token, or
+// a username and password. Exactly one form must be filled in.
 type Credentials struct {
 	APIKey   string
+	Token    string
 	Username string
 	Password string
 	// ClientAddr is the caller's network address, for login throttling.
@@ -59,12 +71,14 @@ type APIKey struct {
 	Preview  string    // "sk-..." plus the last four characters
 }
 
-// PasswordOperation is something only a password may authorize, never an
-// API key: a key that leaks must not be able to mint, list or revoke keys,
-// nor stand in for the password at login.
+// PasswordOperation is something an API key may never authorize: a key
+// that leaks must not be able to mint, list or revoke keys, nor stand in
+// for the password at login. Most of them need the password itself; a
+// sign-in token, which a password login hands out, may do the rest (see
+// TokenMay).
 type PasswordOperation string
 
-// The password-only operations, each worded as RequirePassword's refusal says it.
+// The password operations, each worded as RequirePassword's refusal says it.
 const (
 	OpLogIn        PasswordOperation = "log in"
 	OpCreateAPIKey PasswordOperation = "create API keys"
@@ -76,10 +90,36 @@ const (
 	OpManageSessions PasswordOperation = "list or end sign-in sessions"
 )
 
-// RequirePassword refuses op to an actor who authenticated with an API key.
+// TokenMay reports whether a sign-in token may perform op. A token has a
+// password login's powers except those that need the password itself:
+// logging in (a token minting tokens would never expire), creating API keys
+// (a key outlives the token that made it) and changing the password.
+func TokenMay(op PasswordOperation) bool {
+	switch op {
+	case OpLogIn, OpCreateAPIKey, OpChangePassword:
+		return false
+	}
+	return true
+}
+
+// RequirePassword refuses op to an actor who authenticated with an API
+// key, and to a token unless TokenMay(op).
 func RequirePassword(a Actor, op PasswordOperation) error {
-	if a.ViaAPIKey {
+	switch {
+	case a.Auth == AuthAPIKey:
 		return Errorf(EFORBIDDEN, "An API key cannot %s; authenticate with your username and password.", op)
+	case a.Auth == AuthToken && !TokenMay(op):
+		return Errorf(EFORBIDDEN, "A sign-in token cannot %s; authenticate with your username and password.", op)
+	}
+	return nil
+}
+
+// RequireToken refuses an actor who did not authenticate with a sign-in
+// token: logging out ends the token the call was made with, and a password
+// or an API key names none.
+func RequireToken(a Actor) error {
+	if a.Auth != AuthToken {
+		return Errorf(EFORBIDDEN, "Log out with the sign-in token from login or add_user; a password or an API key has none to end.")
 	}
 	return nil
 }

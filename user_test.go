@@ -1,6 +1,7 @@
 package guildhall_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,18 +43,53 @@ func repeat(r rune, n int) []rune {
 	return out
 }
 
-// TestRequirePassword: every password-only operation is refused to an API
-// key, in words that name it, and allowed to a password.
+// TestRequirePassword: a password may do every password operation; an API
+// key none, in words that name it; a sign-in token those TokenMay allows,
+// and not those that need the password itself.
 func TestRequirePassword(t *testing.T) {
-	viaKey := guildhall.Actor{UserID: 1, Username: "alice", ViaAPIKey: true}
-	viaPassword := guildhall.Actor{UserID: 1, Username: "alice"}
-	for _, op := range []guildhall.PasswordOperation{guildhall.OpLogIn, guildhall.OpCreateAPIKey, guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey} {
-		err := guildhall.RequirePassword(viaKey, op)
-		if guildhall.ErrorCode(err) != guildhall.EFORBIDDEN || guildhall.ErrorMessage(err) != "An API key cannot "+string(op)+"; authenticate with your username and password." {
-			t.Errorf("RequirePassword(key, %q) = %v", op, err)
+	allowed := map[guildhall.AuthMethod][]guildhall.PasswordOperation{
+		guildhall.AuthPassword: {guildhall.OpLogIn, guildhall.OpCreateAPIKey, guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpChangePassword, guildhall.OpManageSessions},
+		guildhall.AuthAPIKey:   {},
+		guildhall.AuthToken:    {guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpManageSessions},
+	}
+	refusal := map[guildhall.AuthMethod]string{guildhall.AuthAPIKey: "An API key", guildhall.AuthToken: "A sign-in token"}
+	for method, ops := range allowed {
+		a := guildhall.Actor{UserID: 1, Username: "alice", Auth: method}
+		for _, op := range []guildhall.PasswordOperation{guildhall.OpLogIn, guildhall.OpCreateAPIKey, guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpChangePassword, guildhall.OpManageSessions} {
+			err := guildhall.RequirePassword(a, op)
+			if slices.Contains(ops, op) {
+				if err != nil {
+					t.Errorf("RequirePassword(%d, %q) = %v, want allowed", method, op, err)
+				}
+				continue
+			}
+			want := refusal[method] + " cannot " + string(op) + "; authenticate with your username and password."
+			if guildhall.ErrorCode(err) != guildhall.EFORBIDDEN || guildhall.ErrorMessage(err) != want {
+				t.Errorf("RequirePassword(%d, %q) = %v, want %q", method, op, err, want)
+			}
 		}
-		if err := guildhall.RequirePassword(viaPassword, op); err != nil {
-			t.Errorf("RequirePassword(password, %q) = %v", op, err)
+	}
+}
+
+// TestRequireToken: only a token can log out, as only a token names
+// something to end.
+func TestRequireToken(t *testing.T) {
+	for _, method := range []guildhall.AuthMethod{guildhall.AuthPassword, guildhall.AuthAPIKey, guildhall.AuthToken} {
+		err := guildhall.RequireToken(guildhall.Actor{UserID: 1, Auth: method})
+		if (err == nil) != (method == guildhall.AuthToken) || err != nil && guildhall.ErrorCode(err) != guildhall.EFORBIDDEN {
+			t.Errorf("RequireToken(%d) = %v", method, err)
+		}
+	}
+}
+
+// TestCredentialsFromSecret: a secret given bare is told apart by shape.
+func TestCredentialsFromSecret(t *testing.T) {
+	if c := guildhall.CredentialsFromSecret("sk-abc"); c != (guildhall.Credentials{APIKey: "sk-abc"}) {
+		t.Errorf("an API key read as %+v", c)
+	}
+	for _, s := range []string{"tk-abc", "anything-else", ""} {
+		if c := guildhall.CredentialsFromSecret(s); c != (guildhall.Credentials{Token: s}) {
+			t.Errorf("%q read as %+v", s, c)
 		}
 	}
 }

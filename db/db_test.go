@@ -40,6 +40,9 @@ func MustOpenDB(tb testing.TB) (*db.DB, *clock) {
 // clock is the settable one, invitations last 7 days and passwords are
 // hashed at db.CheapArgon2. It returns the database's source (a file path
 // or a URL) too, for reading it beside the service or opening it again.
+// The database starts as a copy of one migrated once per test binary
+// (dbtest.NewMigrated): the migrations themselves are tested from older
+// schemas (migrations_test.go).
 func MustOpenDBWith(tb testing.TB, opts db.Options) (*db.DB, *clock, string) {
 	tb.Helper()
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
@@ -49,7 +52,7 @@ func MustOpenDBWith(tb testing.TB, opts db.Options) (*db.DB, *clock, string) {
 	if opts.InviteTTL == 0 {
 		opts.InviteTTL = 7 * 24 * time.Hour
 	}
-	source := dbtest.NewSource(tb)
+	source := dbtest.NewMigrated(tb)
 	return MustOpenDBFile(tb, source, opts), clk, source
 }
 
@@ -397,7 +400,7 @@ func TestCredentials(t *testing.T) {
 	wantCode(t, err, guildhall.EINVALID)
 
 	a, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "password-alice"})
-	if err != nil || a.UserID != alice.UserID || a.ViaAPIKey {
+	if err != nil || a.UserID != alice.UserID || a.Auth != guildhall.AuthPassword {
 		t.Fatalf("password login: %+v %v", a, err)
 	}
 	_, wrong := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "wrong-password"})
@@ -415,7 +418,7 @@ func TestCredentials(t *testing.T) {
 		t.Fatalf("key %q preview %q", secret, key.Preview)
 	}
 	viaKey, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
-	if err != nil || viaKey.UserID != alice.UserID || !viaKey.ViaAPIKey {
+	if err != nil || viaKey.UserID != alice.UserID || viaKey.Auth != guildhall.AuthAPIKey {
 		t.Fatalf("api key login: %+v %v", viaKey, err)
 	}
 	// An API key cannot manage API keys, nor log in.
@@ -586,4 +589,87 @@ func TestThrottleHoldsUnderConcurrentGuesses(t *testing.T) {
 	// A right password is refused too while the username must wait.
 	_, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "password-alice", ClientAddr: "192.0.2.8"})
 	wantCode(t, err, guildhall.ERATELIMITED)
+}
+
+// TestAPIKeyChecksAreRemembered: a key checked in the database is believed
+// for a second (db's keyCacheTTL) without reading it again; revoked through
+// this service it stops at once, and revoked behind its back (another
+// server on the same database, here a raw DELETE) within that second.
+func TestAPIKeyChecksAreRemembered(t *testing.T) {
+	ctx := context.Background()
+	d, clk, path := MustOpenDBWith(t, db.Options{})
+	alice := MustCreateUser(t, d, "alice")
+	_, secret, err := d.CreateAPIKey(ctx, alice, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := d.CreateAPIKey(ctx, alice, "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{secret, other} {
+		if _, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := dbtest.Raw(t, path)
+	if _, err := raw.Exec(`DELETE FROM api_keys WHERE title = 'two'`); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: other}); err != nil || a.UserID != alice.UserID || a.Auth != guildhall.AuthAPIKey {
+		t.Fatalf("within the second the key was checked: %+v %v", a, err)
+	}
+	clk.Advance(time.Second)
+	_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: other})
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+
+	keys, err := d.ListAPIKeys(ctx, alice)
+	if err != nil || len(keys) != 1 {
+		t.Fatal(keys, err)
+	}
+	if _, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: secret}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteAPIKey(ctx, alice, keys[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+}
+
+// TestAPIKeyRevokedInAnIdempotentWrite: delete_api_key sent with an
+// Idempotency-Key revokes inside the transaction that stores its answer,
+// which commits after the revocation's own savepoint. A lookup of the key
+// between the two (another request's, here made from inside the run, with
+// and without group commit) still finds the key committed, and must not
+// be remembered past the commit: once the revocation is answered, the key
+// is refused.
+func TestAPIKeyRevokedInAnIdempotentWrite(t *testing.T) {
+	ctx := context.Background()
+	for _, groupCommit := range []bool{false, true} {
+		d, _, _ := MustOpenDBWith(t, db.Options{GroupCommit: groupCommit})
+		alice := MustCreateUser(t, d, "alice")
+		k, secret, err := d.CreateAPIKey(ctx, alice, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: secret}); err != nil {
+			t.Fatal(err) // checked, and its use recorded: the lookups below only read
+		}
+		call := guildhall.IdempotentCall{UserID: alice.UserID, Key: "revoke", Fingerprint: []byte("delete_api_key")}
+		_, _, err = d.Idempotent(ctx, call, idemLease, func(ctx context.Context) (guildhall.Answer, error) {
+			if err := d.DeleteAPIKey(ctx, alice, k.ID); err != nil {
+				return guildhall.Answer{}, err
+			}
+			if a, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: secret}); err != nil || a.UserID != alice.UserID {
+				t.Errorf("group commit %v: before the revocation commits, the key is still good: %+v %v", groupCommit, a, err)
+			}
+			return guildhall.Answer{Status: 200, Body: []byte("{}")}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
+		wantCode(t, err, guildhall.EUNAUTHORIZED)
+	}
 }

@@ -132,6 +132,16 @@ func (d *dialect) sql(query string, args []any) (string, []any) {
 	return q.text, picked
 }
 
+// text returns query as the backend runs it, for a statement prepared
+// outside a transaction; query's parameters must each be used once, in
+// order (? or ?1...?n), as its arguments are passed as they are.
+func (d *dialect) text(query string) string {
+	if d.rebind == nil {
+		return query
+	}
+	return d.rebind(query).text
+}
+
 // newestMigrationIn returns a function that reads, once, the version of the
 // newest migration in fsys: it is fixed when the binary is built.
 func newestMigrationIn(fsys fs.FS) func() (int64, error) {

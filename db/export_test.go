@@ -22,8 +22,8 @@ func (db *DB) SeedMembers(ctx context.Context, orgID int64, n int) error {
 			}
 			id, _ := res.LastInsertId()
 			role := []string{"admin", "member", "member", "viewer"}[i%4]
-			if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (organization_id, user_id, role, status, created, accepted) VALUES (?, ?, ?, 'active', ?, ?)`,
-				orgID, id, role, unix(tx.now), unix(tx.now)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (organization_id, user_id, username, role, status, created, accepted) VALUES (?, ?, ?, ?, 'active', ?, ?)`,
+				orgID, id, fmt.Sprintf("member%05d", i), role, unix(tx.now), unix(tx.now)); err != nil {
 				return err
 			}
 		}
@@ -69,4 +69,11 @@ func (db *DB) HoldNewPasswordHashing() (release func()) {
 			<-db.hasher.newSlots
 		}
 	}
+}
+
+// LowerSearchLimits has member searches answer from the username index
+// for at most maxMatches names, and read at most scanBudget rows a page
+// otherwise, so that a test shows each way of searching on a few rows.
+func (db *DB) LowerSearchLimits(maxMatches, scanBudget int) {
+	db.search = searchLimits{maxMatches: maxMatches, scanBudget: scanBudget}
 }

@@ -176,8 +176,10 @@ func (c *groupCommitter) commit(batch []*writeOp) {
 			return
 		}
 		shared.now = db.now().UTC()
+		deferred := len(shared.committed)
 		if err := runOperation(op.fn, shared); err != nil {
 			results[i] = db.storageError(op.ctx, "update", err)
+			shared.committed = shared.committed[:deferred] // rolled back below: nothing of op's will commit
 			if _, err := shared.ExecContext(ctx, "ROLLBACK TO operation"); err != nil {
 				// The transaction is broken: nothing in it will commit,
 				// earlier successes included.
@@ -194,6 +196,7 @@ func (c *groupCommitter) commit(batch []*writeOp) {
 		fail(0, db.storageError(ctx, "commit", err))
 		return
 	}
+	shared.runCommitted() // before any caller is answered (the deferred answer)
 	db.observer.GroupCommitted(ran)
 	db.writeStmts.prepareMissed(ctx)
 }

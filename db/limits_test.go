@@ -44,7 +44,7 @@ func pendingCount(tb testing.TB, path string, org int64) (rows, counted int) {
 	if err := raw.QueryRow(`SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'pending'`, org).Scan(&rows); err != nil {
 		tb.Fatal(err)
 	}
-	if err := raw.QueryRow(`SELECT pending FROM pending_invitation_counts WHERE organization_id = ?`, org).Scan(&counted); err != nil {
+	if err := raw.QueryRow(`SELECT coalesce(sum(members), 0) FROM membership_counts WHERE organization_id = ? AND status = 'pending'`, org).Scan(&counted); err != nil {
 		tb.Fatal(err)
 	}
 	return rows, counted

@@ -2,12 +2,15 @@ package db_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -80,6 +83,211 @@ func TestMigrateFromReleasedSchema(t *testing.T) {
 	ms, err := d.FetchOrganizationMembers(ctx, olivia, 1)
 	if err != nil || len(ms) != 2 || ms[0].Username != "olivia" || ms[1].Username != "bob" {
 		t.Fatalf("members after migrating: %+v %v", ms, err)
+	}
+}
+
+// memberListsMigration is the migration that made the lists keyset-read
+// (00007_member_lists.sql); the schema before it is today's release.
+const memberListsMigration = 7
+
+// buildSchemaBefore applies the embedded migrations numbered below
+// version to a new database at path, as the release before it left it,
+// and returns the database, raw.
+func buildSchemaBefore(t *testing.T, path string, version int64) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite", db.DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fstest.MapFS{}
+	files, _ := fs.Glob(migrations.SQLite, "*.sql")
+	for _, name := range files {
+		var v int64
+		fmt.Sscanf(name, "%05d_", &v)
+		if v < version {
+			body, _ := fs.ReadFile(migrations.SQLite, name)
+			old[name] = &fstest.MapFile{Data: body}
+		}
+	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provider.Up(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// TestMigrateToMemberLists opens a database made by the release before
+// the keyset lists (every migration before 7), holding every kind of row
+// a member list shows, with this release: every row is kept, and every
+// list reads in the order the rules give, with the right counts; a search
+// finds the names made before; new writes keep the counts; and what
+// migration 6 stored (a sign-in token, an idempotent write's answer)
+// still works.
+func TestMigrateToMemberLists(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "released.db")
+	raw := buildSchemaBefore(t, path, memberListsMigration)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	day := int64(24 * 3600)
+	t0 := now.Unix() - 30*day
+	names := []string{"olivia", "zed", "bob", "amy", "kai", "lee", "mo", "nia", "pat", "quin", "ray", "sam"}
+	for i, n := range names {
+		if _, err := raw.Exec(`INSERT INTO users (id, username, password_hash, created) VALUES (?, ?, '!', ?)`, i+1, n, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, stmt := range []string{
+		`INSERT INTO organizations (id, name, created) VALUES (1, 'Acme', 1), (2, 'Beta', 1)`,
+	} {
+		if _, err := raw.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// organization, user, role, status, joined (days after t0); pending rows expire 7 days after.
+	for _, m := range []struct {
+		org, user int
+		role      string
+		pending   bool
+		day       int64
+	}{
+		{1, 1, "owner", false, 0}, {1, 2, "owner", false, 3}, {1, 3, "admin", false, 1}, {1, 4, "member", false, 2},
+		{1, 5, "member", false, 2}, {1, 6, "viewer", false, 5}, {1, 7, "member", true, 27}, {1, 8, "viewer", true, 28},
+		{1, 9, "admin", true, 10}, {1, 10, "member", true, 11}, // expired
+		{2, 1, "owner", false, 0}, {2, 7, "member", false, 4}, {2, 11, "admin", true, 29},
+	} {
+		joined := t0 + m.day*day
+		if m.pending {
+			_, err := raw.Exec(`INSERT INTO memberships (organization_id, user_id, role, status, sender_id, created, expires) VALUES (?, ?, ?, 'pending', 1, ?, ?)`,
+				m.org, m.user, m.role, joined, joined+7*day)
+			if err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := raw.Exec(`INSERT INTO memberships (organization_id, user_id, role, status, sender_id, created, accepted) VALUES (?, ?, ?, 'active', 1, ?, ?)`,
+			m.org, m.user, m.role, joined-day, joined); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 7 {
+		if _, err := raw.Exec(`INSERT INTO audit_events (organization_id, time, actor, action, target, role) VALUES (1, ?, 'olivia', 'invite', ?, 'member')`, t0+int64(i), names[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What migration 6 keeps, which 7 leaves alone: olivia's sign-in
+	// token, and a write's answer stored for its Idempotency-Key.
+	token := guildhall.TokenPrefix + strings.Repeat("t", 48)
+	tokenHash := sha256.Sum256([]byte(token))
+	if _, err := raw.Exec(`INSERT INTO auth_tokens (id_hash, user_id, created, expires) VALUES (?, 1, ?, ?)`, tokenHash[:], now.Unix()-day, now.Unix()+day); err != nil {
+		t.Fatal(err)
+	}
+	stored := guildhall.IdempotentCall{UserID: 1, Key: "found-beta", Fingerprint: []byte("create_organization Beta")}
+	if _, err := raw.Exec(`INSERT INTO idempotency_keys (user_id, key, fingerprint, claim, lease_until, status, body, created, expires) VALUES (1, ?, ?, ?, ?, 200, ?, ?, ?)`,
+		stored.Key, stored.Fingerprint, []byte("claim"), now.Unix()-day, []byte(`{"success":true}`), now.Unix()-day, now.Unix()+day); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	d := MustOpenDBFile(t, path, db.Options{Now: func() time.Time { return now }, InviteTTL: 7 * 24 * time.Hour})
+	olivia := guildhall.Actor{UserID: 1, Username: "olivia"}
+	if a, err := d.Authenticate(ctx, guildhall.Credentials{Token: token}); err != nil || a.UserID != 1 || a.Auth != guildhall.AuthToken {
+		t.Errorf("the sign-in token made before: %+v %v", a, err)
+	}
+	ans, replayed, err := d.Idempotent(ctx, stored, time.Minute, func(context.Context) (guildhall.Answer, error) {
+		t.Error("a write answered before the migration ran again")
+		return guildhall.Answer{}, nil
+	})
+	if err != nil || !replayed || ans.Status != 200 || string(ans.Body) != `{"success":true}` {
+		t.Errorf("the answer stored before: %+v %v %v", ans, replayed, err)
+	}
+	all := func() []guildhall.Membership {
+		p, err := d.ListMembersPage(ctx, olivia, 1, guildhall.MembersQuery{Status: guildhall.MembersAll, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Members
+	}()
+	if got := strings.Join(usernames(all), ","); got != "pat,mo,quin,nia,olivia,zed,bob,amy,kai,lee" {
+		t.Fatalf("the migrated list, sorted by role: %s", got)
+	}
+	for _, m := range all {
+		if m.Username == "mo" && (m.Sender != "olivia" || m.Expires.Unix() != t0+34*day) {
+			t.Errorf("mo's invitation: %+v", m)
+		}
+	}
+	for _, sortBy := range []guildhall.MemberSort{guildhall.SortByRole, guildhall.SortByName, guildhall.SortByJoined} {
+		for _, status := range []guildhall.MemberFilter{guildhall.MembersCurrent, guildhall.MembersActive, guildhall.MembersInvited, guildhall.MembersExpired, guildhall.MembersAll} {
+			for _, role := range []guildhall.Role{"", guildhall.RoleMember} {
+				q := guildhall.MembersQuery{Sort: sortBy, Status: status, Role: role, Limit: 3}
+				want := expectedList(all, q, now)
+				var got []string
+				for {
+					p, err := d.ListMembersPage(ctx, olivia, 1, q)
+					if err != nil || p.Total != len(want) {
+						t.Fatalf("%+v: %v, total %d, want %d", q, err, p.Total, len(want))
+					}
+					got = append(got, usernames(p.Members)...)
+					if q.Cursor = p.NextCursor; q.Cursor == "" {
+						break
+					}
+				}
+				if strings.Join(got, ",") != strings.Join(want, ",") {
+					t.Errorf("sort %q status %q role %q: %v, want %v", sortBy, status, role, got, want)
+				}
+			}
+		}
+	}
+	page, _ := d.ListMembersPage(ctx, olivia, 1, guildhall.MembersQuery{Status: guildhall.MembersAll})
+	if got := fmt.Sprint(page.StandingCounts, page.RoleCounts); got != "map[active:6 expired:2 invited:2] map[admin:2 member:4 owner:2 viewer:2]" {
+		t.Errorf("counts after migrating: %s", got)
+	}
+	if p, err := d.ListMembersPage(ctx, olivia, 1, guildhall.MembersQuery{Search: "quin"}); err != nil || strings.Join(usernames(p.Members), ",") != "" {
+		t.Errorf("an expired invitation is not in the current list: %v %v", usernames(p.Members), err)
+	}
+	if p, err := d.ListMembersPage(ctx, olivia, 1, guildhall.MembersQuery{Search: "liv", Status: guildhall.MembersAll}); err != nil || strings.Join(usernames(p.Members), ",") != "olivia" {
+		t.Errorf("a search of the names made before: %v %v", usernames(p.Members), err)
+	}
+
+	// Each user's memberships, in the order they were made; the audit trail newest first.
+	mo := guildhall.Actor{UserID: 7, Username: "mo"}
+	if ms, err := d.FetchMemberships(ctx, mo, guildhall.SubsetAll); err != nil || fmt.Sprintf("%d %s %v %s", len(ms), ms[0].OrganizationName, ms[0].Open(), ms[1].OrganizationName) != "2 Acme true Beta" {
+		t.Errorf("mo's memberships: %+v %v", ms, err)
+	}
+	audit, err := d.ListAuditLog(ctx, olivia, 1, guildhall.AuditQuery{Limit: 4})
+	if err != nil || len(audit.Events) != 4 || audit.Events[0].Target != "mo" || audit.NextCursor == "" {
+		t.Fatalf("audit after migrating: %+v %v", audit, err)
+	}
+	older, err := d.ListAuditLog(ctx, olivia, 1, guildhall.AuditQuery{Limit: 4, Cursor: audit.NextCursor})
+	if err != nil || len(older.Events) != 3 || older.Events[2].Target != "olivia" || older.NextCursor != "" {
+		t.Fatalf("older audit events: %+v %v", older, err)
+	}
+
+	// New writes keep the counts and the lists: an invitation, an
+	// acceptance, a role change, a removal.
+	MustCreateUser(t, d, "tess")
+	if _, err := d.InviteUser(ctx, olivia, 1, "tess", guildhall.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ResolveInvitation(ctx, mo, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ChangeMemberRole(ctx, olivia, 1, "amy", guildhall.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveMember(ctx, olivia, 1, "lee"); err != nil {
+		t.Fatal(err)
+	}
+	page, _ = d.ListMembersPage(ctx, olivia, 1, guildhall.MembersQuery{Status: guildhall.MembersAll})
+	if got := fmt.Sprint(page.StandingCounts, page.RoleCounts); got != "map[active:6 expired:2 invited:2] map[admin:2 member:3 owner:2 viewer:3]" {
+		t.Errorf("counts after new writes: %s", got)
+	}
+	if got := strings.Join(usernames(page.Members), ","); got != "pat,quin,nia,tess,olivia,zed,bob,kai,mo,amy" {
+		t.Errorf("the list after new writes: %s", got)
+	}
+	if p, err := d.ListMembersPage(ctx, olivia, 1, guildhall.MembersQuery{Search: "tes"}); err != nil || strings.Join(usernames(p.Members), ",") != "tess" {
+		t.Errorf("a new name is found: %v %v", usernames(p.Members), err)
 	}
 }
 

@@ -22,8 +22,11 @@ func (db *DB) CreateOrganization(ctx context.Context, a guildhall.Actor, name, d
 	}
 	// Each organization is another place to invite from: without a rate,
 	// one account could invite a victim from hundreds of them a minute.
-	if err := db.rateLimited(ctx, db.orgRate, userKey(a), fmt.Sprintf(
-		"You are creating organizations too fast (at most %d an hour)", db.orgRatePerHour)); err != nil {
+	// Counted once, should an enclosing transaction run again (Tx.once).
+	if err := db.ambient(ctx).once(func() error {
+		return db.rateLimited(ctx, db.orgRate, userKey(a), fmt.Sprintf(
+			"You are creating organizations too fast (at most %d an hour)", db.orgRatePerHour))
+	}); err != nil {
 		return guildhall.Organization{}, err
 	}
 	org := guildhall.Organization{Name: name, Description: description}
@@ -34,8 +37,8 @@ func (db *DB) CreateOrganization(ctx context.Context, a guildhall.Actor, name, d
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO memberships (organization_id, user_id, role, status, created, accepted)
-			VALUES (?, ?, 'owner', 'active', ?, ?)`, org.ID, a.UserID, unix(tx.now), unix(tx.now)); err != nil {
+			INSERT INTO memberships (organization_id, user_id, username, role, status, created, accepted)
+			VALUES (?, ?, ?, 'owner', 'active', ?, ?)`, org.ID, a.UserID, a.Username, unix(tx.now), unix(tx.now)); err != nil {
 			return err
 		}
 		return tx.audit(ctx, org.ID, a.Username, guildhall.ActionCreate, a.Username, guildhall.RoleOwner)
@@ -175,16 +178,14 @@ func (db *DB) TransferOwnership(ctx context.Context, a guildhall.Actor, orgID in
 // InviteUser invites username to the organization with role. The actor must
 // be an active member who may grant role. A second invitation of someone
 // already invited (and not expired) or already a member is a conflict,
-// detected by the UNIQUE constraint (ON CONFLICT DO NOTHING inserts no
+// detected by the UNIQUE constraint (inviteSQL's ON CONFLICT writes no
 // row), so racing invitations yield one success. The conflict is not an
 // error of the statement: PostgreSQL would abort the transaction on one,
-// and alreadyThere still has to read.
+// and notInvited still has to read. On PostgreSQL, invitations to one
+// organization take turns (updateQueued).
 func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error) {
 	username = guildhall.FoldUsername(username)
 	if _, err := guildhall.ParseRole(string(role)); err != nil {
-		return guildhall.Membership{}, err
-	}
-	if err := db.allowInvite(ctx, a); err != nil {
 		return guildhall.Membership{}, err
 	}
 	var m guildhall.Membership
@@ -193,61 +194,152 @@ func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, us
 		if err != nil {
 			return err
 		}
-		if !guildhall.CanGrant(actorRole, role) {
-			return cannotGrant(actorRole, role)
-		}
-		inviteeID, err := tx.userID(ctx, username)
-		if err != nil {
-			return err
-		}
-		// An expired invitation no longer counts: clear it so the insert
-		// below can take its place. Live rows are left for the constraint.
-		if _, err := tx.ExecContext(ctx, `
-			DELETE FROM memberships
-			WHERE organization_id = ? AND user_id = ? AND status = 'pending' AND expires <= ?`,
-			orgID, inviteeID, unix(tx.now)); err != nil {
-			return err
-		}
-		expires := tx.now.Add(db.ttl)
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO memberships (organization_id, user_id, role, status, sender_id, created, expires)
-			VALUES (?, ?, ?, 'pending', ?, ?, ?)
-			ON CONFLICT (organization_id, user_id) DO NOTHING`,
-			orgID, inviteeID, string(role), a.UserID, unix(tx.now), unix(expires))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return tx.alreadyThere(ctx, org, inviteeID, username)
-		}
-		// Counted after the insert, in the same transaction: racing
-		// invitations cannot overshoot the caps together.
-		if err := tx.checkPendingCap(ctx, org, db.maxPendingInvites); err != nil {
-			return err
-		}
-		if err := tx.checkInviteeCap(ctx, inviteeID, username, db.maxPendingInvitesPerUser); err != nil {
-			return err
-		}
-		m = guildhall.Membership{
-			OrganizationID: orgID, OrganizationName: org.Name, Username: username, Role: role,
-			Status: guildhall.StatusPending, Sender: a.Username, Created: tx.now, Expires: expires,
-		}
-		return tx.audit(ctx, orgID, a.Username, guildhall.ActionInvite, username, role)
+		m, err = db.invite(ctx, tx, a, org, actorRole, username, role)
+		return err
 	})
 	return m, err
 }
 
-// alreadyThere explains a UNIQUE conflict on an invitation: the row that
-// won is read only to word the message.
-func (tx *Tx) alreadyThere(ctx context.Context, org guildhall.Organization, userID int64, username string) error {
-	var status string
-	err := tx.QueryRowContext(ctx, `SELECT status FROM memberships WHERE organization_id = ? AND user_id = ?`, org.ID, userID).Scan(&status)
+// InviteUsers invites each row of invitations to the organization, in one
+// transaction, judging every row as InviteUser judges one invitation: the
+// rate limit and the pending cap count each row, an earlier row of the
+// list counts as already invited, and each invitation writes its audit
+// event. A row refused leaves the others standing, unless allOrNothing:
+// then nothing is written unless every row succeeds, and the results say
+// why the refused rows were refused. It returns a result per row, in
+// order, and how many were invited. The organization and the actor's
+// membership are judged once, for the whole call.
+func (db *DB) InviteUsers(ctx context.Context, a guildhall.Actor, orgID int64, invitations []guildhall.Invitation, allOrNothing bool) ([]guildhall.InvitationResult, int, error) {
+	if len(invitations) == 0 || len(invitations) > guildhall.MaxBulkInvitations {
+		return nil, 0, guildhall.Errorf(guildhall.EINVALID, "Send 1 to %d invitations at once, not %d.", guildhall.MaxBulkInvitations, len(invitations))
+	}
+	results := make([]guildhall.InvitationResult, len(invitations))
+	invited := 0
+	err := db.updateQueued(ctx, invitationsTo(orgID), func(tx *Tx) error {
+		org, actorRole, err := tx.orgAsMember(ctx, a, orgID)
+		if err != nil {
+			return err
+		}
+		invited = 0
+		err = tx.nested(ctx, func(tx *Tx) error {
+			refused := false
+			for i, inv := range invitations {
+				results[i] = guildhall.InvitationResult{Username: inv.Username}
+				err := tx.nested(ctx, func(tx *Tx) error {
+					_, err := db.invite(ctx, tx, a, org, actorRole, inv.Username, inv.Role)
+					return err
+				})
+				switch code := guildhall.ErrorCode(err); {
+				case err == nil:
+					results[i].Invited = true
+					invited++
+				case code == guildhall.EINTERNAL || code == guildhall.EUNAVAILABLE:
+					return err // a fault, not a refusal: the whole call fails
+				default:
+					results[i].Err = err
+					refused = true
+				}
+			}
+			if allOrNothing && refused {
+				return errHoldBack
+			}
+			return nil
+		})
+		if errors.Is(err, errHoldBack) {
+			for i := range results {
+				results[i].Invited = false
+			}
+			invited = 0
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return results, invited, nil
+}
+
+// errHoldBack undoes the rows of an all-or-nothing bulk invitation that
+// would have succeeded, because another row was refused.
+var errHoldBack = errors.New("hold back every invitation: a row was refused")
+
+// invite is one invitation, inside tx: the rules InviteUser and every row
+// of InviteUsers apply, in the actor's role in org.
+func (db *DB) invite(ctx context.Context, tx *Tx, a guildhall.Actor, org guildhall.Organization, actorRole guildhall.Role, username string, role guildhall.Role) (guildhall.Membership, error) {
+	if _, err := guildhall.ParseRole(string(role)); err != nil {
+		return guildhall.Membership{}, err
+	}
+	if err := tx.once(func() error { return db.allowInvite(ctx, a) }); err != nil {
+		return guildhall.Membership{}, err
+	}
+	if !guildhall.CanGrant(actorRole, role) {
+		return guildhall.Membership{}, cannotGrant(actorRole, role)
+	}
+	username = guildhall.FoldUsername(username)
+	// One statement finds the invitee and inserts the invitation, or
+	// renews in place an invitation of theirs that has expired (an expired
+	// one no longer counts), if they hold fewer open invitations than the
+	// per-user cap. A live invitation or a membership is left alone, and
+	// nothing is written: the UNIQUE constraint on (organization, user)
+	// decides, whatever races beside it; the writer is one, so the cap is
+	// counted and the row written with nothing between them.
+	expires := tx.now.Add(db.ttl)
+	res, err := tx.ExecContext(ctx, inviteSQL, org.ID, username, string(role), a.UserID, unix(tx.now), unix(expires), db.maxPendingInvitesPerUser, a.Username)
+	if err != nil {
+		return guildhall.Membership{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return guildhall.Membership{}, err
+	} else if n == 0 {
+		return guildhall.Membership{}, tx.notInvited(ctx, org, username, db.maxPendingInvitesPerUser)
+	}
+	// Counted after the insert, in the same transaction: racing
+	// invitations cannot overshoot the cap together.
+	if err := tx.checkPendingCap(ctx, org, db.maxPendingInvites); err != nil {
+		return guildhall.Membership{}, err
+	}
+	m := guildhall.Membership{
+		OrganizationID: org.ID, OrganizationName: org.Name, Username: username, Role: role,
+		Status: guildhall.StatusPending, Sender: a.Username, Created: tx.now, Expires: expires,
+	}
+	return m, tx.audit(ctx, org.ID, a.Username, guildhall.ActionInvite, username, role)
+}
+
+// inviteSQL invites the user named ?2 to organization ?1 as ?3, sent by
+// ?4 (named ?8) at ?5, open until ?6, unless they already hold ?7 open invitations
+// (0: no cap; counted from memberships_user_pending, at most the cap). It
+// writes no row when there is no such user, when they are at the cap, or
+// when they are already a member or invited (and that invitation has not
+// expired).
+const inviteSQL = `
+	INSERT INTO memberships (organization_id, user_id, username, role, status, sender_id, sender_name, created, expires)
+	SELECT ?1, u.id, u.username, ?3, 'pending', ?4, ?8, ?5, ?6 FROM users u
+	WHERE u.username = ?2 AND (?7 = 0 OR
+		(SELECT count(*) FROM memberships p WHERE p.user_id = u.id AND p.status = 'pending' AND p.expires > ?5) < ?7)
+	ON CONFLICT (organization_id, user_id) DO UPDATE
+		SET role = excluded.role, sender_id = excluded.sender_id, sender_name = excluded.sender_name,
+			created = excluded.created, expires = excluded.expires
+		WHERE memberships.status = 'pending' AND memberships.expires <= excluded.created`
+
+// notInvited explains an invitation that inviteSQL did not write: there
+// is no such user (ENOTFOUND), the row that is there already wins (a
+// UNIQUE conflict), or the invitee holds the most open invitations one
+// user may (see refuseInviteeCap). It reads only to word the message.
+func (tx *Tx) notInvited(ctx context.Context, org guildhall.Organization, username string, limit int) error {
+	userID, err := tx.userID(ctx, username)
 	if err != nil {
 		return err
 	}
-	if guildhall.Status(status) == guildhall.StatusActive {
+	var status string
+	var expires sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT status, expires FROM memberships WHERE organization_id = ? AND user_id = ?`, org.ID, userID).Scan(&status, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && guildhall.Status(status) == guildhall.StatusPending && expires.Int64 <= unix(tx.now):
+		return tx.refuseInviteeCap(username, limit)
+	case err != nil:
+		return err
+	case guildhall.Status(status) == guildhall.StatusActive:
 		return guildhall.Errorf(guildhall.ECONFLICT, "%s is already a member of %s.", username, org.Name)
 	}
 	return guildhall.Errorf(guildhall.ECONFLICT, "%s has already been invited to %s.", username, org.Name)
@@ -503,24 +595,26 @@ func (tx *Tx) organization(ctx context.Context, id int64) (guildhall.Organizatio
 
 // orgAsMember loads an organization and the actor's role in it: ENOTFOUND
 // if there is no such organization, EFORBIDDEN unless the actor is one of
-// its active members. Every operation on an organization starts here.
+// its active members. Every operation on an organization starts here, so
+// it is one statement: the organization and the actor's row together.
 func (tx *Tx) orgAsMember(ctx context.Context, a guildhall.Actor, orgID int64) (guildhall.Organization, guildhall.Role, error) {
-	org, err := tx.organization(ctx, orgID)
-	if err != nil {
+	org := guildhall.Organization{ID: orgID}
+	var created int64
+	var role, status sql.NullString
+	err := tx.QueryRowContext(ctx, `
+		SELECT o.name, o.description, o.created, m.role, m.status
+		FROM organizations o LEFT JOIN memberships m ON m.organization_id = o.id AND m.user_id = ?2
+		WHERE o.id = ?1`, orgID, a.UserID).Scan(&org.Name, &org.Description, &created, &role, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return org, "", guildhall.Errorf(guildhall.ENOTFOUND, "Organization %d does not exist.", orgID)
+	} else if err != nil {
 		return org, "", err
 	}
-	role, err := tx.actorRole(ctx, org, a)
-	return org, role, err
-}
-
-// actorRole returns the actor's role in org, or EFORBIDDEN unless they are
-// an active member: an outsider or a pending invitee cannot act for it.
-func (tx *Tx) actorRole(ctx context.Context, org guildhall.Organization, a guildhall.Actor) (guildhall.Role, error) {
-	row, err := tx.membership(ctx, org.ID, a.UserID)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && row.status != guildhall.StatusActive {
-		return "", guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of %s.", org.Name)
+	org.Created = time.Unix(created, 0).UTC()
+	if guildhall.Status(status.String) != guildhall.StatusActive {
+		return org, "", guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of %s.", org.Name)
 	}
-	return row.role, err
+	return org, guildhall.Role(role.String), nil
 }
 
 // userID finds a user by name or fails with ENOTFOUND.

@@ -134,9 +134,9 @@ func TestListAndEndSessions(t *testing.T) {
 	// Bob cannot end alice's session; an API key cannot list or end any.
 	wantCode(t, d.EndSession(ctx, bob, list[1].Handle), guildhall.ENOTFOUND)
 	wantCode(t, d.EndSession(ctx, alice, "not-hex"), guildhall.ENOTFOUND)
-	_, err = d.ListSessions(ctx, guildhall.Actor{UserID: alice.UserID, ViaAPIKey: true}, idle)
+	_, err = d.ListSessions(ctx, guildhall.Actor{UserID: alice.UserID, Auth: guildhall.AuthAPIKey}, idle)
 	wantCode(t, err, guildhall.EFORBIDDEN)
-	wantCode(t, d.EndSession(ctx, guildhall.Actor{UserID: alice.UserID, ViaAPIKey: true}, list[1].Handle), guildhall.EFORBIDDEN)
+	wantCode(t, d.EndSession(ctx, guildhall.Actor{UserID: alice.UserID, Auth: guildhall.AuthAPIKey}, list[1].Handle), guildhall.EFORBIDDEN)
 	if err := d.EndSession(ctx, alice, list[1].Handle); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,8 @@ func TestListAndEndSessions(t *testing.T) {
 }
 
 // TestChangePassword: the new password works, the old one not; every
-// browser session of the user ends, API keys and others' sessions stay.
+// browser session and sign-in token of the user ends, API keys and others'
+// sessions stay; neither a key nor a token may change it.
 func TestChangePassword(t *testing.T) {
 	d, _ := MustOpenDB(t)
 	ctx := context.Background()
@@ -169,12 +170,20 @@ func TestChangePassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	viaKey := alice
-	viaKey.ViaAPIKey = true
+	token, _, err := d.CreateToken(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaKey, viaToken := alice, alice
+	viaKey.Auth, viaToken.Auth = guildhall.AuthAPIKey, guildhall.AuthToken
 	wantCode(t, d.ChangePassword(ctx, viaKey, "a brand new password"), guildhall.EFORBIDDEN)
+	wantCode(t, d.ChangePassword(ctx, viaToken, "a brand new password"), guildhall.EFORBIDDEN)
 	wantCode(t, d.ChangePassword(ctx, alice, "short"), guildhall.EINVALID)
 	if _, err := d.Session(ctx, "a1", idle); err != nil {
 		t.Fatalf("a refused change ended a session: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, guildhall.Credentials{Token: token}); err != nil {
+		t.Fatalf("a refused change ended a sign-in token: %v", err)
 	}
 	if err := d.ChangePassword(ctx, alice, "a brand new password"); err != nil {
 		t.Fatal(err)
@@ -186,6 +195,9 @@ func TestChangePassword(t *testing.T) {
 	}
 	if _, err := d.Session(ctx, "b1", idle); err != nil {
 		t.Errorf("bob's session ended: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, guildhall.Credentials{Token: token}); guildhall.ErrorCode(err) != guildhall.EUNAUTHORIZED {
+		t.Errorf("alice's sign-in token survived the change: %v", err)
 	}
 	if _, err := d.Authenticate(ctx, guildhall.Credentials{APIKey: key}); err != nil {
 		t.Errorf("the API key stopped working: %v", err)

@@ -104,24 +104,45 @@ func (tx *Tx) statementContext(ctx context.Context) context.Context {
 	return ctx
 }
 
+// stmt returns the pool's prepared statement for query bound to this
+// transaction, or nil if it is not prepared yet. A statement is bound once
+// per transaction: binding allocates, and a group commit's transaction runs
+// the same few statements for every operation of its batch.
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := tx.stmts.get(query)
+	if st == nil {
+		return nil
+	}
+	if bound, ok := tx.bound[st]; ok {
+		return bound
+	}
+	bound := tx.Tx.StmtContext(ctx, st)
+	if tx.bound == nil {
+		tx.bound = map[*sql.Stmt]*sql.Stmt{}
+	}
+	tx.bound[st] = bound
+	return bound
+}
+
 // ExecContext runs a statement in the transaction, rewritten for the
 // backend and prepared once per pool.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = tx.statementContext(ctx)
 	query, args = tx.dialect.sql(query, args)
-	if st := tx.stmts.get(query); st != nil {
-		return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
 	return tx.Tx.ExecContext(ctx, query, args...)
 }
 
 // QueryContext runs a query in the transaction, rewritten for the backend
-// and prepared once per pool.
+// and prepared once per pool. Two queries of the same text must not be
+// open at once: they share one prepared statement.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = tx.statementContext(ctx)
 	query, args = tx.dialect.sql(query, args)
-	if st := tx.stmts.get(query); st != nil {
-		return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
 	return tx.Tx.QueryContext(ctx, query, args...)
 }
@@ -131,8 +152,8 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = tx.statementContext(ctx)
 	query, args = tx.dialect.sql(query, args)
-	if st := tx.stmts.get(query); st != nil {
-		return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
 	}
 	return tx.Tx.QueryRowContext(ctx, query, args...)
 }

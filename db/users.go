@@ -63,11 +63,19 @@ func usernameTaken(username string) error {
 // Authenticate checks credentials and returns the actor they name. A wrong
 // password and an unknown user give the same error and take about as long.
 func (db *DB) Authenticate(ctx context.Context, c guildhall.Credentials) (guildhall.Actor, error) {
+	forms := 0
+	for _, given := range []bool{c.APIKey != "", c.Token != "", c.Username != "" || c.Password != ""} {
+		if given {
+			forms++
+		}
+	}
 	switch {
-	case c.APIKey != "" && (c.Username != "" || c.Password != ""):
-		return guildhall.Actor{}, guildhall.Errorf(guildhall.EINVALID, "Give either an API key or a username and password, not both.")
+	case forms > 1:
+		return guildhall.Actor{}, guildhall.Errorf(guildhall.EINVALID, "Give either an API key, a sign-in token, or a username and password, not more than one.")
 	case c.APIKey != "":
 		return db.authenticateKey(ctx, c.APIKey)
+	case c.Token != "":
+		return db.authenticateToken(ctx, c.Token)
 	case c.Username != "" || c.Password != "":
 		// Usernames are lower-case: "Alice" signs in alice, and counts
 		// towards alice's throttle, so case cannot buy more guesses.
@@ -90,7 +98,7 @@ func (db *DB) Authenticate(ctx context.Context, c guildhall.Credentials) (guildh
 		db.throttle.finish(ctx, c.Username, c.ClientAddr, db.now(), err)
 		return a, err
 	}
-	return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication required: give an API key, or a username and password.")
+	return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication required: give an API key, a sign-in token, or a username and password.")
 }
 
 func (db *DB) authenticatePassword(ctx context.Context, username, password string) (guildhall.Actor, error) {
@@ -117,9 +125,10 @@ func (db *DB) authenticatePassword(ctx context.Context, username, password strin
 }
 
 // ChangePassword sets the actor's password, which only a password may
-// authorize, and ends every browser session of theirs in the same
-// transaction; API keys stay. A page that changes the password signs its
-// own browser in again with a new session.
+// authorize (not an API key, nor a sign-in token), and ends every browser
+// session and every sign-in token of theirs in the same transaction; API
+// keys stay. A page that changes the password signs its own browser in
+// again with a new session.
 func (db *DB) ChangePassword(ctx context.Context, a guildhall.Actor, newPassword string) error {
 	if err := guildhall.RequirePassword(a, guildhall.OpChangePassword); err != nil {
 		return err
@@ -141,8 +150,10 @@ func (db *DB) ChangePassword(ctx context.Context, a guildhall.Actor, newPassword
 		} else if n == 0 {
 			return guildhall.Errorf(guildhall.ENOTFOUND, "Your account no longer exists.")
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, a.UserID)
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, a.UserID); err != nil {
+			return err
+		}
+		return tx.endTokens(ctx, a.UserID)
 	})
 }
 
@@ -166,11 +177,13 @@ func (db *DB) SignUp(ctx context.Context, username, password, clientAddr string)
 	return db.CreateUser(ctx, username, password, false)
 }
 
-// LoginMemberships returns all of the actor's memberships, as a password
-// login answers with them. An API key cannot log in.
-func (db *DB) LoginMemberships(ctx context.Context, a guildhall.Actor) ([]guildhall.Membership, error) {
+// LoginMemberships returns the first page of the actor's memberships (all
+// of them, as fetch_memberships with "all" lists them), as a password
+// login answers with them; the page's cursor reads on. An API key cannot
+// log in.
+func (db *DB) LoginMemberships(ctx context.Context, a guildhall.Actor) (guildhall.MembershipsPage, error) {
 	if err := guildhall.RequirePassword(a, guildhall.OpLogIn); err != nil {
-		return nil, err
+		return guildhall.MembershipsPage{}, err
 	}
-	return db.FetchMemberships(ctx, a, guildhall.SubsetAll)
+	return db.ListMemberships(ctx, a, guildhall.MembershipsQuery{Subset: guildhall.SubsetAll})
 }

@@ -2,10 +2,14 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,6 +21,18 @@ import (
 
 // MaxBodyBytes is the largest request body the API reads: 1 MiB.
 const MaxBodyBytes = 1 << 20
+
+// Idempotent writes (see db.Idempotent).
+const (
+	// HeaderIdempotencyKey names a write so that a retry runs nothing.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderIdempotentReplayed marks an answer given again to a retry.
+	HeaderIdempotentReplayed = "Idempotent-Replayed"
+	// idempotencyLease is how long a request holds its key before a retry
+	// may take it over: twice what a request may take (RequestTimeout), so
+	// only a request whose process died loses its key.
+	idempotencyLease = 2 * RequestTimeout
+)
 
 // handleAPI dispatches /api/<function> (GET or POST) through the registry.
 func (s *Server) handleAPI(c echo.Context) error {
@@ -33,18 +49,21 @@ func (s *Server) handleAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := idempotencyKey(c.Request(), fn)
+	if err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	var actor guildhall.Actor
 	if fn.auth() != authNone {
-		creds := args.auth
-		if creds == nil {
-			creds = bearer(c.Request())
+		if args.auth == nil {
+			args.auth = bearer(c.Request())
 		}
-		if creds == nil {
-			return guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication required: send auth with an api_key, or a username and password.")
+		if args.auth == nil {
+			return guildhall.Errorf(guildhall.EUNAUTHORIZED, "Authentication required: send auth with an api_key, a sign-in token, or a username and password.")
 		}
-		creds.ClientAddr = c.RealIP()
-		if actor, err = s.svc.Authenticate(ctx, *creds); err != nil {
+		args.auth.ClientAddr = c.RealIP()
+		if actor, err = s.svc.Authenticate(ctx, *args.auth); err != nil {
 			return err
 		}
 		setActor(c, actor)
@@ -53,12 +72,88 @@ func (s *Server) handleAPI(c echo.Context) error {
 				return err
 			}
 		}
+		if fn.token {
+			if err := guildhall.RequireToken(actor); err != nil {
+				return err
+			}
+		}
+	}
+	if key != "" {
+		return s.callIdempotent(c, fn, actor, args, key)
 	}
 	result, err := fn.call(c, actor, args)
 	if err != nil {
 		return err
 	}
+	switch r := result.(type) {
+	case nil:
+		return c.JSONBlob(http.StatusOK, successAlone)
+	case jsonAppender:
+		b := append(make([]byte, 0, 4096), `{"success":true,"result":`...)
+		return c.JSONBlob(http.StatusOK, append(r.appendJSON(b), "}\n"...))
+	}
 	return c.JSON(http.StatusOK, success{Success: true, Result: result})
+}
+
+// successAlone is the answer of a call that returns nothing, as c.JSON
+// writes it, made once: most writes answer with it.
+var successAlone = []byte("{\"success\":true}\n")
+
+// idempotencyKey reads the request's Idempotency-Key for fn: "" when there
+// is none, or when fn only reads (a retry of a read is always safe); a
+// refusal when fn mints a secret or sets a password (see effect).
+func idempotencyKey(r *http.Request, fn *function) (string, error) {
+	keys := r.Header.Values(HeaderIdempotencyKey)
+	switch {
+	case len(keys) == 0 || fn.effect == reads:
+		return "", nil
+	case fn.effect == mintsSecret:
+		return "", guildhall.Errorf(guildhall.EINVALID, "%s takes no Idempotency-Key: its answer is a new secret, which the server never stores, so it cannot be given again.", fn.Name)
+	case fn.effect == setsPassword:
+		return "", guildhall.Errorf(guildhall.EINVALID, "%s takes no Idempotency-Key: a key is kept with a fast hash of the arguments, and a password must never be. After a lost answer, sign in with the new password to see whether the change took.", fn.Name)
+	case len(keys) > 1:
+		return "", guildhall.Errorf(guildhall.EINVALID, "Give Idempotency-Key once.")
+	}
+	return keys[0], guildhall.ValidateIdempotencyKey(keys[0])
+}
+
+// callIdempotent runs a write sent with an Idempotency-Key: once per user
+// and key. The answer is rendered inside the write's transaction and
+// stored with it, so a retry gets the same bytes (Idempotent-Replayed:
+// true) even if this process dies before answering.
+func (s *Server) callIdempotent(c echo.Context, fn *function, actor guildhall.Actor, a args, key string) error {
+	call := guildhall.IdempotentCall{UserID: actor.UserID, Key: key, Fingerprint: a.fingerprint(fn.Name)}
+	req := c.Request()
+	ans, replayed, err := s.svc.Idempotent(req.Context(), call, idempotencyLease, func(ctx context.Context) (guildhall.Answer, error) {
+		// The service calls fn makes join the transaction ctx carries.
+		c.SetRequest(req.WithContext(ctx))
+		defer c.SetRequest(req)
+		result, err := fn.call(c, actor, a)
+		if err != nil {
+			code := guildhall.ErrorCode(err)
+			if !guildhall.AnswerIsFinal(code) {
+				return guildhall.Answer{}, err
+			}
+			return encodeAnswer(errorClasses[code].status, failure{Error: guildhall.ErrorMessage(err), Code: code})
+		}
+		return encodeAnswer(http.StatusOK, success{Success: true, Result: result})
+	})
+	if err != nil {
+		return err
+	}
+	if replayed {
+		c.Response().Header().Set(HeaderIdempotentReplayed, "true")
+	}
+	return c.JSONBlob(ans.Status, ans.Body)
+}
+
+// encodeAnswer renders an envelope as Echo's c.JSON would.
+func encodeAnswer(status int, envelope any) (guildhall.Answer, error) {
+	body, err := json.Marshal(envelope)
+	if err != nil {
+		return guildhall.Answer{}, err
+	}
+	return guildhall.Answer{Status: status, Body: append(body, '\n')}, nil
 }
 
 // success is the envelope of every answer that worked; failure (in
@@ -69,14 +164,16 @@ type success struct {
 	Note    string `json:"note,omitempty"`
 }
 
-// bearer reads "Authorization: Bearer sk-..." as API-key credentials.
+// bearer reads "Authorization: Bearer <secret>": an API key or a sign-in
+// token, told apart by shape.
 func bearer(r *http.Request) *guildhall.Credentials {
 	h := r.Header.Get("Authorization")
 	const prefix = "bearer "
 	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
 		return nil
 	}
-	return &guildhall.Credentials{APIKey: strings.TrimSpace(h[len(prefix):])}
+	creds := guildhall.CredentialsFromSecret(strings.TrimSpace(h[len(prefix):]))
+	return &creds
 }
 
 // readArguments returns the call's arguments as one JSON object's members:
@@ -91,6 +188,9 @@ func readArguments(r *http.Request) (map[string]json.RawMessage, error) {
 		return nil, guildhall.Errorf(guildhall.EINVALID, "The request body could not be read.")
 	}
 	body = bytes.TrimSpace(body)
+	if r.URL.RawQuery == "" && len(body) > 0 {
+		return decodeObject(body, "The request body")
+	}
 	query := r.URL.Query()
 	for key := range query {
 		if key != "parameters" {
@@ -125,6 +225,103 @@ func decodeObject(data []byte, where string) (map[string]json.RawMessage, error)
 		// the service would store a text the caller never sent.
 		return nil, guildhall.Errorf(guildhall.EINVALID, "%s is not valid UTF-8, as JSON must be.", where)
 	}
+	if json.Valid(data) {
+		if out, ok := splitObject(data); ok {
+			return out, nil
+		}
+	}
+	return decodeObjectTokens(data, where)
+}
+
+// splitObject splits well-formed JSON (json.Valid) into the members of
+// the object it is, in one pass without decoding the values: every API
+// call's arguments go through it, and encoding/json's token reader cost
+// several times as much. It reports false when data is not an object or
+// names a key twice; decodeObjectTokens then says what is wrong in words.
+func splitObject(data []byte) (map[string]json.RawMessage, bool) {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
+		return nil, false
+	}
+	out := make(map[string]json.RawMessage, 8)
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return out, true
+	}
+	for {
+		end := endOfValue(data, i) // the key, a string
+		key, ok := unquote(data[i:end])
+		if !ok {
+			return nil, false
+		}
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // past the colon
+		end = endOfValue(data, i)
+		if _, dup := out[key]; dup {
+			return nil, false
+		}
+		out[key] = json.RawMessage(data[i:end])
+		i = skipSpace(data, end)
+		if data[i] == '}' {
+			return out, true
+		}
+		i = skipSpace(data, i+1) // past the comma
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfValue returns the index just after the well-formed JSON value that
+// starts at i.
+func endOfValue(data []byte, i int) int {
+	depth := 0
+	for ; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '"':
+			for i++; data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case c == '{' || c == '[':
+			depth++
+		case depth == 0 && (c == ',' || c == '}' || c == ']' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return i // the end of a number, true, false or null
+		case c == '}' || c == ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return i
+}
+
+// unquote decodes a JSON string: directly when it holds no escape, as
+// names and values almost always do.
+func unquote(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
+}
+
+// decodeObjectTokens is decodeObject by encoding/json's token reader, which
+// tells what is wrong with data that is not a well-formed object.
+func decodeObjectTokens(data []byte, where string) (map[string]json.RawMessage, error) {
 	notObject := guildhall.Errorf(guildhall.EINVALID, "%s must be a JSON object, like {\"auth\": {\"api_key\": \"sk-...\"}}.", where)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
@@ -179,25 +376,40 @@ func jsonType(raw json.RawMessage) string {
 	return "a number"
 }
 
-// decodeValue checks raw against kind and returns it as a Go value.
-func decodeValue(name string, kind paramKind, raw json.RawMessage) (any, error) {
+// decimalInt matches the decimal strings an integer parameter accepts.
+var decimalInt = regexp.MustCompile(`^-?[0-9]+$`)
+
+// decodeValue checks raw against p and returns it as a Go value.
+func decodeValue(name string, p param, raw json.RawMessage, function string) (any, error) {
 	wrongType := func() error {
-		return guildhall.Errorf(guildhall.EINVALID, "Parameter %q must be %s, not %s.", name, kind, jsonType(raw))
+		return guildhall.Errorf(guildhall.EINVALID, "Parameter %q must be %s, not %s.", name, p.Kind, jsonType(raw))
 	}
-	switch kind {
+	switch p.Kind {
 	case kindString:
-		var v string
-		if jsonType(raw) != "a string" || json.Unmarshal(raw, &v) != nil {
+		v, ok := unquote(raw)
+		if !ok {
 			return nil, wrongType()
+		}
+		if p.Enum != nil && !slices.Contains(p.Enum, v) {
+			return nil, guildhall.Errorf(guildhall.EINVALID, "Parameter %q must be one of %s, not %q.", name, oneOf(p.Enum), v)
 		}
 		return v, nil
 	case kindInt:
-		if jsonType(raw) != "a number" {
+		digits := string(raw)
+		if jsonType(raw) == "a string" {
+			// QueryLake's ids are strings: "12" is 12; anything else is not.
+			if json.Unmarshal(raw, &digits) != nil || !decimalInt.MatchString(digits) {
+				return nil, guildhall.Errorf(guildhall.EINVALID, "Parameter %q must be an integer (or its decimal digits in a string), not %s.", name, raw)
+			}
+		} else if jsonType(raw) != "a number" {
 			return nil, wrongType()
 		}
-		v, err := strconv.ParseInt(string(raw), 10, 64)
+		v, err := strconv.ParseInt(digits, 10, 64)
 		if err != nil {
 			return nil, guildhall.Errorf(guildhall.EINVALID, "Parameter %q must be a whole number between %d and %d.", name, int64(-1<<63), int64(1<<63-1))
+		}
+		if p.Min != nil && v < *p.Min || p.Max != nil && v > *p.Max {
+			return nil, guildhall.Errorf(guildhall.EINVALID, "Parameter %q must be %s, not %d.", name, rangeText(p), v)
 		}
 		return v, nil
 	case kindBool:
@@ -205,16 +417,73 @@ func decodeValue(name string, kind paramKind, raw json.RawMessage) (any, error) 
 			return nil, wrongType()
 		}
 		return string(raw) == "true", nil
-	case kindAuth:
-		return decodeAuth(raw)
+	case kindList:
+		var elements []json.RawMessage
+		if jsonType(raw) != "an array" || json.Unmarshal(raw, &elements) != nil {
+			return nil, wrongType()
+		}
+		if n := int64(len(elements)); p.Min != nil && n < *p.Min || p.Max != nil && n > *p.Max {
+			return nil, guildhall.Errorf(guildhall.EINVALID, "Parameter %q must hold %s objects, not %d.", name, rangeText(p), n)
+		}
+		out := make([]map[string]any, len(elements))
+		for i, element := range elements {
+			where := fmt.Sprintf("%s[%d]", name, i)
+			if jsonType(element) != "an object" {
+				return nil, guildhall.Errorf(guildhall.EINVALID, "Parameter %q must be an object, not %s.", where, jsonType(element))
+			}
+			fields, err := decodeObject(element, where)
+			if err != nil {
+				return nil, err
+			}
+			unknown := func(field string) error {
+				return guildhall.Errorf(guildhall.EINVALID, "Unknown field %q; GET /api/help/%s lists the fields of %s.", field, function, name)
+			}
+			if out[i], err = decodeFields(p.Fields, fields, unknown, where+".", function); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	}
 	return nil, wrongType()
 }
 
-// decodeAuth reads QueryLake's auth object: {"api_key"} or {"username", "password"}.
+// oneOf lists values for a message: "a", "b" or "c".
+func oneOf(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = strconv.Quote(v)
+	}
+	if len(quoted) == 1 {
+		return quoted[0]
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
+}
+
+// rangeText says an integer parameter's bounds: "at least 1", "0 to 500".
+func rangeText(p param) string {
+	switch {
+	case p.Min != nil && p.Max != nil:
+		return fmt.Sprintf("%d to %d", *p.Min, *p.Max)
+	case p.Min != nil:
+		return fmt.Sprintf("at least %d", *p.Min)
+	}
+	return fmt.Sprintf("at most %d", *p.Max)
+}
+
+// decodeAuth reads QueryLake's auth: {"api_key"}, {"username", "password"},
+// a sign-in token as {"oauth2"}, or a bare string (a token, or an API key
+// by its shape), as QueryLake's web app sends it.
 func decodeAuth(raw json.RawMessage) (*guildhall.Credentials, error) {
+	if jsonType(raw) == "a string" {
+		var secret string
+		if json.Unmarshal(raw, &secret) != nil || secret == "" {
+			return nil, guildhall.Errorf(guildhall.EINVALID, "auth is empty: give an api_key, a sign-in token, or a username and password.")
+		}
+		creds := guildhall.CredentialsFromSecret(secret)
+		return &creds, nil
+	}
 	if jsonType(raw) != "an object" {
-		return nil, guildhall.Errorf(guildhall.EINVALID, "Parameter \"auth\" must be an object, {\"api_key\": ...} or {\"username\": ..., \"password\": ...}, not %s.", jsonType(raw))
+		return nil, guildhall.Errorf(guildhall.EINVALID, "Parameter \"auth\" must be a sign-in token or an object, {\"api_key\": ...}, {\"oauth2\": ...} or {\"username\": ..., \"password\": ...}, not %s.", jsonType(raw))
 	}
 	fields, err := decodeObject(raw, "auth")
 	if err != nil {
@@ -226,19 +495,23 @@ func decodeAuth(raw json.RawMessage) (*guildhall.Credentials, error) {
 		switch key {
 		case "api_key":
 			dst = &c.APIKey
+		case "oauth2":
+			dst = &c.Token
 		case "username":
 			dst = &c.Username
 		case "password":
 			dst = &c.Password
 		default:
-			return nil, guildhall.Errorf(guildhall.EINVALID, "Unknown field %q in auth: use api_key, or username and password.", key)
+			return nil, guildhall.Errorf(guildhall.EINVALID, "Unknown field %q in auth: use api_key, oauth2, or username and password.", key)
 		}
-		if jsonType(value) != "a string" || json.Unmarshal(value, dst) != nil {
+		v, ok := unquote(value)
+		if !ok {
 			return nil, guildhall.Errorf(guildhall.EINVALID, "auth.%s must be a string, not %s.", key, jsonType(value))
 		}
+		*dst = v
 	}
-	if c.APIKey == "" && c.Username == "" && c.Password == "" {
-		return nil, guildhall.Errorf(guildhall.EINVALID, "auth is empty: give an api_key, or a username and password.")
+	if c == (guildhall.Credentials{}) {
+		return nil, guildhall.Errorf(guildhall.EINVALID, "auth is empty: give an api_key, a sign-in token, or a username and password.")
 	}
 	return &c, nil
 }

@@ -105,6 +105,7 @@ func checkEnvelope(t *testing.T, rec *httptest.ResponseRecorder, what string) {
 // authentication into the operations.
 func FuzzAPIRequest(f *testing.F) {
 	env := newFuzzEnv(f)
+	loadContract(f)
 	for _, seed := range []struct {
 		function string
 		body     string
@@ -149,6 +150,9 @@ func FuzzAPIRequest(f *testing.F) {
 		rec := httptest.NewRecorder()
 		env.server.ServeHTTP(rec, req)
 		checkEnvelope(t, rec, req.Method+" "+target)
+		if err := checkContract(req, body, rec); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 

@@ -40,7 +40,7 @@ type apiEnv struct {
 	t      testing.TB
 	path   string
 	store  *db.DB
-	server *handlers.Server
+	server http.Handler // the router, checked against the OpenAPI document (contract_test.go)
 	now    time.Time
 	mu     sync.Mutex
 }
@@ -49,7 +49,7 @@ func newAPIEnv(t testing.TB) *apiEnv {
 	t.Helper()
 	env := &apiEnv{t: t, now: time.Now()}
 	env.store, env.path = openStore(t, testOptions(env.clock))
-	env.server = handlers.New(env.store, handlers.Config{})
+	env.server = checked(t, handlers.New(env.store, handlers.Config{}))
 	return env
 }
 
@@ -120,7 +120,7 @@ func (e *apiEnv) snapshot() string {
 	}
 	defer raw.Close()
 	var out strings.Builder
-	for _, table := range []string{"users", "api_keys", "organizations", "memberships", "audit_events"} {
+	for _, table := range []string{"users", "api_keys", "auth_tokens", "organizations", "memberships", "audit_events", "idempotency_keys"} {
 		rows, err := raw.Query("SELECT * FROM " + table + " ORDER BY 1")
 		if err != nil {
 			e.t.Fatal(err)
@@ -158,6 +158,7 @@ func (e *apiEnv) user(name string) guildhall.Actor {
 type world struct {
 	env   *apiEnv
 	key   string
+	token string // alice's sign-in token
 	orgID int64
 }
 
@@ -175,7 +176,11 @@ func newWorld(t testing.TB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{env: env, key: key, orgID: org.ID}
+	token, _, err := env.store.CreateToken(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{env: env, key: key, token: token, orgID: org.ID}
 }
 
 // TestSignUpKeyAndOrganization takes newWorld's steps through the API: sign
@@ -184,8 +189,14 @@ func newWorld(t testing.TB) *world {
 func TestSignUpKeyAndOrganization(t *testing.T) {
 	t.Parallel()
 	env := newAPIEnv(t)
-	if got := string(env.ok("add_user", map[string]any{"username": "alice", "password": "password-alice"})); got != `{"username":"alice","memberships":[],"admin":false}` {
-		t.Fatalf("add_user: %s", got)
+	var signedUp struct {
+		Username    string `json:"username"`
+		Memberships []any  `json:"memberships"`
+		Auth        string `json:"auth"`
+	}
+	json.Unmarshal(env.ok("add_user", map[string]any{"username": "alice", "password": "password-alice"}), &signedUp)
+	if signedUp.Username != "alice" || signedUp.Memberships == nil || len(signedUp.Memberships) != 0 || !strings.HasPrefix(signedUp.Auth, "tk-") {
+		t.Fatalf("add_user: %+v", signedUp)
 	}
 	var key struct {
 		APIKey  string `json:"api_key"`
@@ -214,11 +225,13 @@ func TestSignUpKeyAndOrganization(t *testing.T) {
 	}
 }
 
-// TestAPIKeyCannotCallPasswordFunctions: every function /api/help marks
-// "password" refuses an API key, with the rule's own words, and changes
-// nothing. The list comes from the registry, so a new password-only
-// function is covered the day it is added.
-func TestAPIKeyCannotCallPasswordFunctions(t *testing.T) {
+// TestCredentialsRefusedByPasswordFunctions: every function /api/help
+// marks "password" refuses an API key and a sign-in token, and every one
+// marked "password or token" an API key, with the rule's own words, in
+// the header and in the body alike, and changes nothing. The lists come
+// from the registry, so a new password function is covered the day it is
+// added.
+func TestCredentialsRefusedByPasswordFunctions(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	var help struct {
@@ -230,33 +243,47 @@ func TestAPIKeyCannotCallPasswordFunctions(t *testing.T) {
 	json.Unmarshal(w.env.do(httptest.NewRequest(http.MethodGet, "/api/help", nil)).Result, &help)
 	// Arguments each password function needs beyond auth.
 	extra := map[string]map[string]any{"delete_api_key": {"api_key_id": 1}, "change_password": {"new_password": "a new password"}}
-	var passwordOnly []string
+	refuse := func(fn, secret, refusal string) {
+		t.Helper()
+		args := map[string]any{}
+		for k, v := range extra[fn] {
+			args[k] = v
+		}
+		req := httptest.NewRequest(http.MethodPost, "/api/"+fn, bytes.NewReader(must(json.Marshal(args))))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		if r := w.env.do(req); r.Status != http.StatusForbidden || !strings.HasPrefix(r.Error, refusal) {
+			t.Errorf("%s with %s in the header: %d %s", fn, refusal, r.Status, r.Raw)
+		}
+		for _, auth := range []any{secret, map[string]any{"api_key": secret}, map[string]any{"oauth2": secret}} {
+			if m, ok := auth.(map[string]any); ok && (m["api_key"] != nil) != strings.HasPrefix(secret, "sk-") {
+				continue // each secret in its own field
+			}
+			args["auth"] = auth
+			if r := w.env.call(fn, args); r.Status != http.StatusForbidden || !strings.HasPrefix(r.Error, refusal) {
+				t.Errorf("%s with %s as %v: %d %s", fn, refusal, auth, r.Status, r.Raw)
+			}
+		}
+	}
+	var passwordOnly, passwordOrToken []string
 	// A first use of the key records it (last_used); the snapshot comes after.
 	w.env.ok("fetch_memberships", map[string]any{"auth": w.keyAuth()})
 	before := w.env.snapshot()
 	for _, fn := range help.Functions {
-		if fn.Auth != "password" {
-			continue
-		}
-		passwordOnly = append(passwordOnly, fn.Name)
-		args := map[string]any{}
-		for k, v := range extra[fn.Name] {
-			args[k] = v
-		}
-		// Through the Authorization header first, then auth in the body.
-		req := httptest.NewRequest(http.MethodPost, "/api/"+fn.Name, bytes.NewReader(must(json.Marshal(args))))
-		req.Header.Set("Authorization", "Bearer "+w.key)
-		if r := w.env.do(req); r.Status != http.StatusForbidden || r.Code != "forbidden" {
-			t.Errorf("%s with a Bearer key: %d %s", fn.Name, r.Status, r.Raw)
-		}
-		args["auth"] = w.keyAuth()
-		r := w.env.call(fn.Name, args)
-		if r.Status != http.StatusForbidden || r.Code != "forbidden" || !strings.HasPrefix(r.Error, "An API key cannot ") {
-			t.Errorf("%s with an API key: %d %s", fn.Name, r.Status, r.Raw)
+		switch fn.Auth {
+		case "password":
+			passwordOnly = append(passwordOnly, fn.Name)
+			refuse(fn.Name, w.key, "An API key cannot ")
+			refuse(fn.Name, w.token, "A sign-in token cannot ")
+		case "password or token":
+			passwordOrToken = append(passwordOrToken, fn.Name)
+			refuse(fn.Name, w.key, "An API key cannot ")
 		}
 	}
-	if got := strings.Join(passwordOnly, " "); got != "login create_api_key fetch_api_keys delete_api_key change_password" {
-		t.Errorf("password-only functions: %s", got)
+	if got := strings.Join(passwordOnly, " "); got != "login create_api_key change_password" {
+		t.Errorf("functions that need the password itself: %s", got)
+	}
+	if got := strings.Join(passwordOrToken, " "); got != "fetch_api_keys delete_api_key" {
+		t.Errorf("functions that take a password or a token: %s", got)
 	}
 	if w.env.snapshot() != before {
 		t.Fatal("a refused call changed the database")
@@ -373,8 +400,8 @@ func TestPingAndHelp(t *testing.T) {
 	for _, f := range help.Functions {
 		names = append(names, f.Name)
 	}
-	want := "add_user login create_api_key fetch_api_keys delete_api_key create_organization invite_user_to_organization resolve_organization_invitation fetch_memberships fetch_memberships_of_organization change_organization_member_role revoke_organization_invitation remove_organization_member fetch_organization_audit_log " +
-		"leave_organization transfer_organization_ownership update_organization delete_organization resend_organization_invitation change_password decline_all_invitations"
+	want := "add_user login logout create_api_key fetch_api_keys delete_api_key create_organization invite_user_to_organization invite_users_to_organization resolve_organization_invitation fetch_memberships fetch_memberships_of_organization change_organization_member_role revoke_organization_invitation remove_organization_member fetch_organization_audit_log " +
+		"leave_organization transfer_organization_ownership update_organization delete_organization resend_organization_invitation change_password decline_all_invitations function_help"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("help lists %v", names)
 	}
@@ -413,17 +440,30 @@ func TestErrorClasses(t *testing.T) {
 		{"trailing data", "POST", "/api/invite_user_to_organization", inv(`,"username_to_invite":"bob"`) + `{}`, nil, 400, "invalid_request", "data after the JSON object"},
 		{"unknown parameter", "POST", "/api/invite_user_to_organization", inv(`,"username_to_invite":"bob","role":"admin"`), nil, 400, "invalid_request", `Unknown parameter "role"`},
 		{"wrong case key", "POST", "/api/invite_user_to_organization", inv(`,"Username_To_Invite":"bob"`), nil, 400, "invalid_request", `Unknown parameter "Username_To_Invite"`},
-		{"wrong type int", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"api_key":%q},"organization_id":"1","username_to_invite":"bob"}`, key), nil, 400, "invalid_request", `"organization_id" must be an integer, not a string`},
+		{"wrong type int", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"api_key":%q},"organization_id":true,"username_to_invite":"bob"}`, key), nil, 400, "invalid_request", `"organization_id" must be an integer, not a boolean`},
+		{"not a decimal string", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"api_key":%q},"organization_id":"1x","username_to_invite":"bob"}`, key), nil, 400, "invalid_request", `"organization_id" must be an integer (or its decimal digits in a string), not "1x"`},
+		{"id out of range", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"api_key":%q},"organization_id":"0","username_to_invite":"bob"}`, key), nil, 400, "invalid_request", `"organization_id" must be at least 1, not 0`},
 		{"float id", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"api_key":%q},"organization_id":1.5,"username_to_invite":"bob"}`, key), nil, 400, "invalid_request", `"organization_id" must be a whole number`},
 		{"wrong type string", "POST", "/api/invite_user_to_organization", inv(`,"username_to_invite":7`), nil, 400, "invalid_request", `"username_to_invite" must be a string, not a number`},
 		{"wrong type bool", "POST", "/api/resolve_organization_invitation", fmt.Sprintf(`{"auth":{"username":"carol","password":"password-carol"},"organization_id":%d,"accept":"yes"}`, org), nil, 400, "invalid_request", `"accept" must be a boolean, not a string`},
 		{"missing parameter", "POST", "/api/invite_user_to_organization", inv(``), nil, 400, "invalid_request", `Missing required parameter "username_to_invite"`},
 		{"duplicate key", "POST", "/api/invite_user_to_organization", inv(`,"username_to_invite":"bob","username_to_invite":"carol"`), nil, 400, "invalid_request", "given twice"},
-		{"unknown role", "POST", "/api/invite_user_to_organization", inv(`,"username_to_invite":"bob","member_class":"superuser"`), nil, 400, "invalid_request", `Parameter "member_class": Role must be one of owner, admin, member or viewer, not "superuser".`},
-		{"unknown subset", "POST", "/api/fetch_memberships", fmt.Sprintf(`{"auth":{"api_key":%q},"return_subset":"some"}`, key), nil, 400, "invalid_request", `Parameter "return_subset": The memberships to list must be "accepted", "open_invitations" or "all", not "some".`},
-		{"auth not object", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":%q,"organization_id":%d,"username_to_invite":"bob"}`, key, org), nil, 400, "invalid_request", `"auth" must be an object`},
+		{"unknown role", "POST", "/api/invite_user_to_organization", inv(`,"username_to_invite":"bob","member_class":"superuser"`), nil, 400, "invalid_request", `Parameter "member_class" must be one of "owner", "admin", "member" or "viewer", not "superuser".`},
+		{"unknown subset", "POST", "/api/fetch_memberships", fmt.Sprintf(`{"auth":{"api_key":%q},"return_subset":"some"}`, key), nil, 400, "invalid_request", `Parameter "return_subset" must be one of "accepted", "open_invitations" or "all", not "some".`},
+		{"auth not a string or object", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":7,"organization_id":%d,"username_to_invite":"bob"}`, org), nil, 400, "invalid_request", `"auth" must be a sign-in token or an object`},
 		{"auth unknown field", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"apikey":%q},"organization_id":%d,"username_to_invite":"bob"}`, key, org), nil, 400, "invalid_request", `Unknown field "apikey" in auth`},
-		{"auth both kinds", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"api_key":%q,"username":"alice","password":"password-alice"},"organization_id":%d,"username_to_invite":"bob"}`, key, org), nil, 400, "invalid_request", "not both"},
+		{"auth both kinds", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"api_key":%q,"username":"alice","password":"password-alice"},"organization_id":%d,"username_to_invite":"bob"}`, key, org), nil, 400, "invalid_request", "not more than one"},
+		{"bad token", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":"tk-nope","organization_id":%d,"username_to_invite":"bob"}`, org), nil, 401, "unauthorized", "Invalid sign-in token"},
+		{"bad oauth2 token", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"oauth2":%q},"organization_id":%d,"username_to_invite":"bob"}`, key, org), nil, 401, "unauthorized", "Invalid sign-in token"},
+		{"bad bearer token", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"organization_id":%d,"username_to_invite":"bob"}`, org), map[string]string{"Authorization": "Bearer tk-" + strings.Repeat("x", 48)}, 401, "unauthorized", "Invalid sign-in token"},
+		{"key logs out", "POST", "/api/logout", fmt.Sprintf(`{"auth":{"api_key":%q}}`, key), nil, 403, "forbidden", "Log out with the sign-in token"},
+		{"bulk over the limit", "POST", "/api/invite_users_to_organization", inv(`,"invitations":[` + strings.Repeat(`{"username_to_invite":"bob"},`, guildhall.MaxBulkInvitations) + `{"username_to_invite":"bob"}]`), nil, 400, "invalid_request", `"invitations" must hold 1 to 100 objects, not 101`},
+		{"bulk row unknown field", "POST", "/api/invite_users_to_organization", inv(`,"invitations":[{"username_to_invite":"bob","role":"admin"}]`), nil, 400, "invalid_request", `Unknown field "invitations[0].role"`},
+		{"bulk row bad role", "POST", "/api/invite_users_to_organization", inv(`,"invitations":[{"username_to_invite":"bob"},{"username_to_invite":"bob","member_class":"boss"}]`), nil, 400, "invalid_request", `"invitations[1].member_class" must be one of`},
+		{"bulk row not an object", "POST", "/api/invite_users_to_organization", inv(`,"invitations":["bob"]`), nil, 400, "invalid_request", `"invitations[0]" must be an object, not a string`},
+		{"key on a secret", "POST", "/api/create_api_key", `{"auth":{"username":"alice","password":"password-alice"}}`, map[string]string{"Idempotency-Key": "k1"}, 400, "invalid_request", "create_api_key takes no Idempotency-Key"},
+		{"key on a password change", "POST", "/api/change_password", `{"auth":{"username":"alice","password":"password-alice"},"new_password":"a brand new password"}`, map[string]string{"Idempotency-Key": "k1"}, 400, "invalid_request", "change_password takes no Idempotency-Key"},
+		{"bad idempotency key", "POST", "/api/invite_user_to_organization", inv(`,"username_to_invite":"bob"`), map[string]string{"Idempotency-Key": "tab\tkey"}, 400, "invalid_request", "Idempotency-Key must be printable"},
 		{"both body and query", "POST", "/api/invite_user_to_organization?parameters=%7B%7D", inv(`,"username_to_invite":"bob"`), nil, 400, "invalid_request", "not both"},
 		{"unknown query parameter", "GET", "/api/invite_user_to_organization?org=1", inv(`,"username_to_invite":"bob"`), nil, 400, "invalid_request", `Unknown query parameter "org"`},
 		{"bad parameters JSON", "GET", "/api/invite_user_to_organization?parameters=%7B", ``, nil, 400, "invalid_request", "?parameters= is not valid JSON"},
@@ -492,7 +532,7 @@ func (failingService) InviteUser(context.Context, guildhall.Actor, int64, string
 	return guildhall.Membership{}, errors.New(`insert: near "INSRT": syntax error (SQLITE_ERROR) at db/organizations.go:80`)
 }
 
-func (failingService) FetchMemberships(context.Context, guildhall.Actor, guildhall.MembershipSubset) ([]guildhall.Membership, error) {
+func (failingService) ListMemberships(context.Context, guildhall.Actor, guildhall.MembershipsQuery) (guildhall.MembershipsPage, error) {
 	panic("index out of range [3] with length 3")
 }
 
@@ -500,7 +540,7 @@ func TestInternalErrorsRevealNothing(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	var logs bytes.Buffer
-	srv := handlers.New(failingService{w.env.store}, handlers.Config{Logger: slogTo(&logs)})
+	srv := checked(t, handlers.New(failingService{w.env.store}, handlers.Config{Logger: slogTo(&logs)}))
 	for _, fn := range []string{"invite_user_to_organization", "fetch_memberships"} {
 		body := fmt.Sprintf(`{"auth":{"api_key":%q},"organization_id":%d,"username_to_invite":"bob"}`, w.key, w.orgID)
 		if fn == "fetch_memberships" {

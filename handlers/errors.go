@@ -34,6 +34,7 @@ var errorClasses = map[string]errorClass{
 	guildhall.ECONFLICT:     {http.StatusConflict, "Already done"},
 	guildhall.EGONE:         {http.StatusGone, "Expired"},
 	guildhall.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "Too large"},
+	guildhall.EIDEMPOTENCY:  {http.StatusUnprocessableEntity, "Key already used"},
 	guildhall.ERATELIMITED:  {http.StatusTooManyRequests, "Too many attempts"},
 	guildhall.EUNAVAILABLE:  {http.StatusServiceUnavailable, "Try again shortly"},
 	guildhall.EINTERNAL:     {http.StatusInternalServerError, "Something went wrong"},

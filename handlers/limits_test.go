@@ -83,7 +83,7 @@ func serve(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRe
 func TestHostileJSONRefusedBeforeHashing(t *testing.T) {
 	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
-	h := handlers.New(svc, handlers.Config{})
+	h := checked(t, handlers.New(svc, handlers.Config{}))
 	deep := func(prefix string, depth int) string {
 		return prefix + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "}}"
 	}
@@ -132,7 +132,7 @@ func TestInviteLimitsThroughAPI(t *testing.T) {
 			opts := db.DefaultOptions()
 			opts.MaxPendingInvites, opts.InviteRate = c.maxPending, c.rate
 			svc := newWatchedService(t, opts)
-			h := handlers.New(svc, handlers.Config{})
+			h := checked(t, handlers.New(svc, handlers.Config{}))
 			ctx := context.Background()
 			owner, orgID := svc.ownerOfAcme(t)
 			invite := func(name string) *httptest.ResponseRecorder {
@@ -166,7 +166,7 @@ func TestInviteLimitsThroughAPI(t *testing.T) {
 func TestRequestDeadlineReachesService(t *testing.T) {
 	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
-	h := handlers.New(svc, handlers.Config{})
+	h := checked(t, handlers.New(svc, handlers.Config{}))
 	_, orgID := svc.ownerOfAcme(t)
 	before := time.Now()
 	body := `{"auth": {"username": "olivia", "password": "password-olivia"}, "username_to_invite": "nobody", "organization_id": ` + strconv.FormatInt(orgID, 10) + `}`
@@ -181,7 +181,7 @@ func TestRequestDeadlineReachesService(t *testing.T) {
 func TestMembersPageThroughAPI(t *testing.T) {
 	t.Parallel()
 	svc := newWatchedService(t, db.DefaultOptions())
-	h := handlers.New(svc, handlers.Config{})
+	h := checked(t, handlers.New(svc, handlers.Config{}))
 	ctx := context.Background()
 	owner, orgID := svc.ownerOfAcme(t)
 	for _, name := range []string{"anna", "annabel", "bert", "hannah"} {
@@ -219,7 +219,7 @@ func TestMembersPageThroughAPI(t *testing.T) {
 	if code, r := call(`, "limit": 0`); code != http.StatusOK || r.Total == nil || len(r.Memberships) != 5 {
 		t.Fatalf("limit 0 means the default page size: %d %+v", code, r)
 	}
-	for _, bad := range []string{`, "limit": -1`, `, "limit": 100000`, `, "offset": -1`, `, "limit": "5"`} {
+	for _, bad := range []string{`, "limit": -1`, `, "limit": 100000`, `, "offset": -1`, `, "limit": "five"`} {
 		if code, _ := call(bad); code != http.StatusBadRequest {
 			t.Fatalf("%s: status %d, want 400", bad, code)
 		}
@@ -282,7 +282,7 @@ func TestLockoutSurvivesThrottleFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, proxy, _ := net.ParseCIDR("192.0.2.1/32") // httptest requests come from 192.0.2.1
-	h := handlers.New(svc, handlers.Config{TrustedProxies: []*net.IPNet{proxy}})
+	h := checked(t, handlers.New(svc, handlers.Config{TrustedProxies: []*net.IPNet{proxy}}))
 	login := func(ctx context.Context, user, password, from string) *httptest.ResponseRecorder {
 		body := `{"auth": {"username": "` + user + `", "password": "` + password + `"}}`
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/api/login", strings.NewReader(body))
@@ -347,7 +347,7 @@ func TestInvitationFloodThroughAPI(t *testing.T) {
 	opts := db.DefaultOptions()
 	opts.MaxPendingInvitesPerUser = 3
 	svc := newWatchedService(t, opts)
-	h := handlers.New(svc, handlers.Config{})
+	h := checked(t, handlers.New(svc, handlers.Config{}))
 	ctx := context.Background()
 	for _, name := range []string{"mallory", "vic"} {
 		if _, err := svc.CreateUser(ctx, name, "password-"+name, false); err != nil {

@@ -65,7 +65,7 @@ func (s *Server) handleChangePassword(c echo.Context) error {
 		return err
 	}
 	return s.redirectNear(c, "/account", views.NearPassword, views.FlashOK,
-		"Password changed. Your other sessions are signed out; API keys keep working.")
+		"Password changed. Your other sessions and your sign-in tokens have ended; API keys keep working.")
 }
 
 // handleEndSessionConfirm asks before signing out another session.

@@ -53,8 +53,9 @@ func rowControls(p page) map[string]string {
 }
 
 // TestOrganizationControlsByRole: each viewer gets the controls the rules
-// give them, on exactly the rows they may act on; expired invitations show,
-// marked expired, to owners and admins only.
+// give them, on exactly the rows they may act on, and the invite forms if
+// they may invite; expired invitations show, marked expired, to owners and
+// admins only.
 func TestOrganizationControlsByRole(t *testing.T) {
 	t.Parallel()
 	w := consoleWorld(t)
@@ -87,6 +88,17 @@ func TestOrganizationControlsByRole(t *testing.T) {
 			}
 			if len(got) != len(rows) {
 				t.Errorf("rows %v, want %v", got, rows)
+			}
+			// Both invite forms, one person or many at once, for those who
+			// may invite, each offering the roles they may grant.
+			var roles []string
+			p.Doc.Find(`#bulk-role option`).Each(func(_ int, o *goquery.Selection) { roles = append(roles, o.AttrOr("value", "")) })
+			wantRoles := map[string]string{"alice": "owner/admin/member/viewer", "adam": "member/viewer", "mary": "viewer", "vera": ""}[user]
+			if got := strings.Join(roles, "/"); got != wantRoles ||
+				p.Doc.Find(`form[data-testid="invite-form"]`).Length() != p.Doc.Find(`form[data-testid="bulk-invite-form"]`).Length() ||
+				p.Doc.Find(`form[data-testid="bulk-invite-form"]`).Length() != map[bool]int{true: 1}[wantRoles != ""] {
+				t.Errorf("invite forms %d and %d, bulk roles %q; want both with %q",
+					p.Doc.Find(`form[data-testid="invite-form"]`).Length(), p.Doc.Find(`form[data-testid="bulk-invite-form"]`).Length(), got, wantRoles)
 			}
 			tabs := text(p.Doc.Find(`[data-testid="members-tabs"]`))
 			if seesExpired := user == "alice" || user == "adam"; strings.Contains(tabs, "Expired") != seesExpired {

@@ -173,20 +173,15 @@ func (s *Server) handleDeclineConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	open, err := s.svc.FetchMemberships(c.Request().Context(), a, guildhall.SubsetOpenInvitations)
+	m, err := s.svc.OpenInvitation(c.Request().Context(), a, orgID)
 	if err != nil {
 		return err
 	}
-	for _, m := range open {
-		if m.OrganizationID == orgID {
-			return s.confirm(c, views.Confirmation{
-				Title:   "Decline the invitation to " + m.OrganizationName + "?",
-				Message: "You will not join " + m.OrganizationName + " unless someone invites you again.",
-				Button:  "Decline", Back: "/",
-			})
-		}
-	}
-	return guildhall.Errorf(guildhall.ENOTFOUND, "You have no open invitation to organization %d.", orgID)
+	return s.confirm(c, views.Confirmation{
+		Title:   "Decline the invitation to " + m.OrganizationName + "?",
+		Message: "You will not join " + m.OrganizationName + " unless someone invites you again.",
+		Button:  "Decline", Back: "/",
+	})
 }
 
 // handleDeclineAllConfirm asks before declining every open invitation.

@@ -18,21 +18,37 @@ import (
 // auditPageLimit is how many audit events the organization page shows.
 const auditPageLimit = 20
 
-// handleDashboard lists the user's organizations and open invitations.
+// dashboardPageSize is how many organizations, and how many invitations,
+// the dashboard shows at once; "More" links read on.
+const dashboardPageSize = 50
+
+// handleDashboard lists the user's organizations and open invitations, a
+// page of each: ?orgs= and ?invitations= carry the cursors of the pages
+// after the first. A cursor that does not fit (the list changed shape, or
+// the link was damaged) shows that list from its start.
 func (s *Server) handleDashboard(c echo.Context) error {
 	a, _ := actorOf(c)
 	ctx := c.Request().Context()
-	all, err := s.svc.FetchMemberships(ctx, a, guildhall.SubsetAll)
-	if err != nil {
-		return err
-	}
-	d := views.Dashboard{Now: time.Now()}
-	for _, m := range all {
-		if m.Open() {
-			d.Invitations = append(d.Invitations, m)
-		} else {
-			d.Memberships = append(d.Memberships, m)
+	d := views.Dashboard{Now: time.Now(), OrgsCursor: c.QueryParam("orgs"), InvitationsCursor: c.QueryParam("invitations")}
+	for _, list := range []struct {
+		subset guildhall.MembershipSubset
+		cursor *string
+		rows   *[]guildhall.Membership
+		next   *string
+	}{
+		{guildhall.SubsetAccepted, &d.OrgsCursor, &d.Memberships, &d.MoreOrgs},
+		{guildhall.SubsetOpenInvitations, &d.InvitationsCursor, &d.Invitations, &d.MoreInvitations},
+	} {
+		q := guildhall.MembershipsQuery{Subset: list.subset, Cursor: *list.cursor, Limit: dashboardPageSize}
+		page, err := s.svc.ListMemberships(ctx, a, q)
+		if guildhall.ErrorCode(err) == guildhall.EINVALID && q.Cursor != "" {
+			q.Cursor, *list.cursor = "", ""
+			page, err = s.svc.ListMemberships(ctx, a, q)
 		}
+		if err != nil {
+			return err
+		}
+		*list.rows, *list.next = page.Memberships, page.NextCursor
 	}
 	return render(c, http.StatusOK, views.DashboardPage(s.pageTakingFlashes(c, "Your organizations", "orgs"), d))
 }
@@ -66,14 +82,11 @@ func (s *Server) handleCreateOrganization(c echo.Context) error {
 // orgPath is an organization's page.
 func orgPath(id int64) string { return "/orgs/" + strconv.FormatInt(id, 10) }
 
-// maxMembersPageNumber bounds ?page= so the offset stays an int on any platform.
-const maxMembersPageNumber = 1_000_000
-
 // membersListQuery reads what the member list shows from the page's URL:
 // ?q= searches usernames, ?status= and ?role= filter, ?sort= orders, and
-// ?page= counts from 1. An htmx request comes from the page, whose URL
-// htmx sends in HX-Current-URL: the list it answers with keeps the
-// filters the person was looking at.
+// ?cursor= is the page (the pager's links carry it). An htmx request comes
+// from the page, whose URL htmx sends in HX-Current-URL: the list it
+// answers with keeps the filters and the page the person was looking at.
 func membersListQuery(c echo.Context) views.MembersListQuery {
 	values := c.QueryParams()
 	if isHTMX(c) {
@@ -81,49 +94,42 @@ func membersListQuery(c echo.Context) views.MembersListQuery {
 			values = u.Query()
 		}
 	}
-	pageNo, _ := strconv.Atoi(values.Get("page"))
 	return views.MembersListQuery{
 		Search: values.Get("q"),
 		Status: guildhall.MemberFilter(values.Get("status")),
 		Role:   guildhall.Role(values.Get("role")),
 		Sort:   guildhall.MemberSort(values.Get("sort")),
-		Page:   max(1, min(pageNo, maxMembersPageNumber)),
+		Cursor: values.Get("cursor"),
 	}
 }
 
-// organizationView gathers the organization page. The audit trail is
-// fetched for those guildhall.CanReadAuditLog lets read it, the rule the
-// service applies and the view shows the section by; the list's "All"
-// includes expired invitations for those guildhall.CanSeeExpiredInvitations
-// lets see them.
+// organizationView gathers the organization page in one service call
+// (one read transaction): the organization, the viewer's role, the page of
+// the member list the URL asks for and, for those guildhall.CanReadAuditLog
+// lets read it, the latest audit events. A cursor that no longer fits the
+// list (its filters changed, or the link was damaged) shows the first page
+// and says so.
 func (s *Server) organizationView(c echo.Context, a guildhall.Actor, orgID int64) (views.OrganizationView, error) {
 	ctx := c.Request().Context()
-	org, role, err := s.svc.Organization(ctx, a, orgID)
-	if err != nil {
-		return views.OrganizationView{}, err
-	}
 	list := membersListQuery(c)
 	q := guildhall.MembersQuery{Search: list.Search, Status: list.Status, Role: list.Role, Sort: list.Sort,
-		Offset: (list.Page - 1) * guildhall.MembersPageSize, Limit: guildhall.MembersPageSize}
-	if q.Status == guildhall.MembersCurrent && guildhall.CanSeeExpiredInvitations(role) {
-		q.Status = guildhall.MembersAll
+		Cursor: list.Cursor, Limit: guildhall.MembersPageSize}
+	p, err := s.svc.OrganizationPage(ctx, a, orgID, q, auditPageLimit)
+	stale := false
+	if guildhall.ErrorCode(err) == guildhall.EINVALID && q.Cursor != "" {
+		q.Cursor, list.Cursor, stale = "", "", true
+		p, err = s.svc.OrganizationPage(ctx, a, orgID, q, auditPageLimit)
 	}
-	members, err := s.svc.ListMembersPage(ctx, a, orgID, q)
 	if err != nil {
 		return views.OrganizationView{}, err
 	}
-	v := views.OrganizationView{Org: org, Role: role, Me: a.Username, Members: members.Members, MembersPage: members, List: list, Now: members.AsOf}
-	if guildhall.CanReadAuditLog(role) {
-		if v.Audit, err = s.svc.AuditLog(ctx, a, orgID, auditPageLimit); err != nil {
-			return views.OrganizationView{}, err
-		}
-		v.AuditTruncated = len(v.Audit) == auditPageLimit
-	}
-	return v, nil
+	return views.OrganizationView{Org: p.Org, Role: p.Role, Me: a.Username, Members: p.Members.Members, MembersPage: p.Members,
+		List: list, Now: p.Members.AsOf, Audit: p.Audit, AuditTruncated: p.AuditMore, StaleCursor: stale}, nil
 }
 
-// handleOrganization shows one organization, with the invite form as a
-// refused no-JavaScript invitation left it.
+// handleOrganization shows one organization, with the invite forms as a
+// no-JavaScript invitation left them (the single form refused, or the bulk
+// form with each row's outcome).
 func (s *Server) handleOrganization(c echo.Context) error {
 	a, _ := actorOf(c)
 	orgID, err := parseID(c, "id", "organization")
@@ -136,6 +142,9 @@ func (s *Server) handleOrganization(c echo.Context) error {
 	}
 	if values, refusal, ok := s.takeForm(c, views.NearInvite); ok {
 		v.Invite = views.InviteForm{Username: values.Get("username_to_invite"), Role: guildhall.Role(values.Get("member_class")), Error: refusal}
+	}
+	if values, refusal, ok := s.takeForm(c, bulkInviteForm); ok {
+		v.Bulk = bulkFormFrom(values, refusal)
 	}
 	return render(c, http.StatusOK, views.OrganizationPage(s.pageTakingFlashes(c, v.Org.Name, "orgs"), v))
 }

@@ -41,6 +41,7 @@ type pageEnvOptions struct {
 	signupClosed   bool
 	trustedProxies []*net.IPNet
 	inviteRate     int // db.Options.InviteRate; 0 keeps the default
+	orgRate        int // db.Options.OrganizationRate; 0 keeps the default
 	signupRate     int // db.Options.SignupRate; 0 keeps the default
 	sessionIdle    time.Duration
 	logs           io.Writer         // the server's log; nil discards it
@@ -62,6 +63,9 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 	if o.inviteRate != 0 {
 		dbOpts.InviteRate = o.inviteRate
 	}
+	if o.orgRate != 0 {
+		dbOpts.OrganizationRate = o.orgRate
+	}
 	if o.signupRate != 0 {
 		dbOpts.SignupRate = o.signupRate
 	}
@@ -79,12 +83,12 @@ func newPageEnv(t testing.TB, opts ...pageEnvOptions) *pageEnv {
 	if env.keys, err = store.SessionKeys(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	env.srv = httptest.NewServer(handlers.New(store, handlers.Config{
+	env.srv = httptest.NewServer(checked(t, handlers.New(store, handlers.Config{
 		Logger:   logger,
 		Sessions: store, SignupClosed: o.signupClosed,
 		SessionKeys: env.keys, SecureCookies: o.secureCookies, TrustedProxies: o.trustedProxies,
 		SessionIdleTimeout: o.sessionIdle, Metrics: o.metrics,
-	}))
+	})))
 	t.Cleanup(env.srv.Close)
 	return env
 }

@@ -20,7 +20,7 @@ func TestRequestIDFromClient(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	var logs bytes.Buffer
-	srv := handlers.New(failingService{w.env.store}, handlers.Config{Logger: slogTo(&logs)})
+	srv := checked(t, handlers.New(failingService{w.env.store}, handlers.Config{Logger: slogTo(&logs)}))
 	fresh := regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	for _, c := range []struct {
 		name, sent string

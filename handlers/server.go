@@ -21,7 +21,7 @@ type Service interface {
 	Observable // for /readyz and the metrics (health.go)
 	SignUp(ctx context.Context, username, password, clientAddr string) (guildhall.User, error)
 	Authenticate(ctx context.Context, c guildhall.Credentials) (guildhall.Actor, error)
-	LoginMemberships(ctx context.Context, a guildhall.Actor) ([]guildhall.Membership, error)
+	LoginMemberships(ctx context.Context, a guildhall.Actor) (guildhall.MembershipsPage, error)
 	CreateAPIKey(ctx context.Context, a guildhall.Actor, title string) (guildhall.APIKey, string, error)
 	ListAPIKeys(ctx context.Context, a guildhall.Actor) ([]guildhall.APIKey, error)
 	DeleteAPIKey(ctx context.Context, a guildhall.Actor, id int64) error
@@ -29,13 +29,15 @@ type Service interface {
 	Organization(ctx context.Context, a guildhall.Actor, orgID int64) (guildhall.Organization, guildhall.Role, error)
 	InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error)
 	ResolveInvitation(ctx context.Context, a guildhall.Actor, orgID int64, accept bool) error
-	FetchMemberships(ctx context.Context, a guildhall.Actor, subset guildhall.MembershipSubset) ([]guildhall.Membership, error)
-	FetchOrganizationMembers(ctx context.Context, a guildhall.Actor, orgID int64) ([]guildhall.Membership, error)
+	ListMemberships(ctx context.Context, a guildhall.Actor, q guildhall.MembershipsQuery) (guildhall.MembershipsPage, error)
+	OpenInvitation(ctx context.Context, a guildhall.Actor, orgID int64) (guildhall.Membership, error)
 	ListMembersPage(ctx context.Context, a guildhall.Actor, orgID int64, q guildhall.MembersQuery) (guildhall.MembersPage, error)
+	OrganizationPage(ctx context.Context, a guildhall.Actor, orgID int64, q guildhall.MembersQuery, auditLimit int) (guildhall.OrganizationPage, error)
 	ChangeMemberRole(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) error
 	RevokeInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	RemoveMember(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
-	AuditLog(ctx context.Context, a guildhall.Actor, orgID int64, limit int) ([]guildhall.AuditEvent, error)
+	ListAuditLog(ctx context.Context, a guildhall.Actor, orgID int64, q guildhall.AuditQuery) (guildhall.AuditPage, error)
+	InviteUsers(ctx context.Context, a guildhall.Actor, orgID int64, invitations []guildhall.Invitation, allOrNothing bool) ([]guildhall.InvitationResult, int, error)
 	LeaveOrganization(ctx context.Context, a guildhall.Actor, orgID int64) error
 	TransferOwnership(ctx context.Context, a guildhall.Actor, orgID int64, username string) error
 	UpdateOrganization(ctx context.Context, a guildhall.Actor, orgID int64, name, description *string) (guildhall.Organization, error)
@@ -45,6 +47,9 @@ type Service interface {
 	ChangePassword(ctx context.Context, a guildhall.Actor, newPassword string) error
 	ListSessions(ctx context.Context, a guildhall.Actor, idle time.Duration) ([]guildhall.Session, error)
 	EndSession(ctx context.Context, a guildhall.Actor, handle string) error
+	CreateToken(ctx context.Context, a guildhall.Actor) (string, time.Time, error)
+	EndToken(ctx context.Context, a guildhall.Actor, token string) error
+	Idempotent(ctx context.Context, c guildhall.IdempotentCall, lease time.Duration, run func(ctx context.Context) (guildhall.Answer, error)) (guildhall.Answer, bool, error)
 }
 
 // Config configures a Server. Everything the server depends on besides the
@@ -87,6 +92,7 @@ type Server struct {
 	log           *slog.Logger
 	functions     map[string]*function
 	functionOrder []*function
+	openAPI       map[string]any // the OpenAPI document, from the registry
 	web           *webPages
 	metrics       *Metrics // nil: no metrics
 }
@@ -99,8 +105,12 @@ func New(svc Service, cfg Config) *Server {
 	s := &Server{echo: echo.New(), svc: svc, log: cfg.Logger, functions: map[string]*function{}, metrics: cfg.Metrics}
 	s.functionOrder = s.registry()
 	for _, fn := range s.functionOrder {
+		if fn.effect == effectUnset {
+			panic("handlers: API function " + fn.Name + " does not say whether it reads or writes")
+		}
 		s.functions[fn.Name] = fn
 	}
+	s.openAPI = s.openAPIDocument()
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -143,6 +153,7 @@ func (s *Server) routes() {
 	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/ping", s.handlePing)
 	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/help", s.handleHelp)
 	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/help/:function", s.handleHelp)
+	api.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost}, "/openapi.json", s.handleOpenAPI)
 	api.Match([]string{http.MethodGet, http.MethodPost}, "/:function", s.handleAPI)
 
 	// Pages: session, security headers, CSRF on every post. The API above
@@ -165,6 +176,7 @@ func (s *Server) routes() {
 	e.Match(readable, "/orgs/:id/settings", s.handleSettings, member...)
 	e.POST("/orgs/:id/settings", s.handleUpdateOrganization, member...)
 	e.POST("/orgs/:id/invitations", s.handleInvite, member...)
+	e.POST("/orgs/:id/invitations/bulk", s.handleBulkInvite, member...)
 	e.POST("/orgs/:id/invitations/:username/resend", s.handleResend, member...)
 	e.POST("/orgs/:id/members/:username/role", s.handleChangeRole, member...)
 	e.POST("/invitations/:id/accept", s.handleResolveInvitation(true), member...)

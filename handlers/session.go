@@ -188,7 +188,9 @@ func (s *Server) redirectNear(c echo.Context, to, near, kind, message string) er
 // redirectWithForm answers a refused form without JavaScript: its values
 // and the refusal ride in the session to the page at to (Post/Redirect/Get,
 // so reloading that page sends nothing again), which puts them back in
-// the form by takeForm. Passwords are never among the values.
+// the form by takeForm. Passwords are never among the values. A form whose
+// answer is more than a message (the bulk invite's rows) comes back this
+// way too, with err nil.
 func (s *Server) redirectWithForm(c echo.Context, to, form string, err error, values url.Values) error {
 	sess := sessionOf(c)
 	if values == nil {

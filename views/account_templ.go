@@ -121,7 +121,7 @@ func AccountPage(p Page, v AccountView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "> <small id=\"new-password-help\">At least 8 characters. Your other sessions are signed out; API keys keep working.</small> <label for=\"new-password-confirm\">Repeat the new password</label> <input id=\"new-password-confirm\" name=\"new_password_confirm\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"256\" required> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "> <small id=\"new-password-help\">At least 8 characters. Your other sessions and your sign-in tokens end; API keys keep working.</small> <label for=\"new-password-confirm\">Repeat the new password</label> <input id=\"new-password-confirm\" name=\"new_password_confirm\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"256\" required> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

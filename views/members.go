@@ -18,6 +18,7 @@ type filterTab struct {
 	name, label string
 	filter      string
 	count       int
+	counted     bool // false under a search too broad to count
 	current     bool
 }
 
@@ -39,13 +40,14 @@ func (v OrganizationView) standingTabs() []filterTab {
 	if current == guildhall.MembersAll {
 		current = guildhall.MembersCurrent
 	}
-	tabs := []filterTab{{name: "all", label: "All", count: total, current: current == guildhall.MembersCurrent}}
+	counted := v.MembersPage.Counted()
+	tabs := []filterTab{{name: "all", label: "All", count: total, counted: counted, current: current == guildhall.MembersCurrent}}
 	for _, t := range []struct {
 		f     guildhall.MemberFilter
 		label string
 	}{{guildhall.MembersActive, "Members"}, {guildhall.MembersInvited, "Invited"}, {guildhall.MembersExpired, "Expired"}} {
 		if all.Includes(t.f) {
-			tabs = append(tabs, filterTab{name: string(t.f), label: t.label, filter: string(t.f), count: counts[t.f], current: current == t.f})
+			tabs = append(tabs, filterTab{name: string(t.f), label: t.label, filter: string(t.f), count: counts[t.f], counted: counted, current: current == t.f})
 		}
 	}
 	return tabs
@@ -57,15 +59,26 @@ func (v OrganizationView) roleTabs() []filterTab {
 	for _, n := range v.MembersPage.RoleCounts {
 		total += n
 	}
-	tabs := []filterTab{{name: "any", label: "Any role", count: total, current: v.List.Role == ""}}
+	counted := v.MembersPage.Counted()
+	tabs := []filterTab{{name: "any", label: "Any role", count: total, counted: counted, current: v.List.Role == ""}}
 	for _, r := range guildhall.Roles {
 		tabs = append(tabs, filterTab{name: string(r), label: string(r) + "s", filter: string(r),
-			count: v.MembersPage.RoleCounts[r], current: v.List.Role == r})
+			count: v.MembersPage.RoleCounts[r], counted: counted, current: v.List.Role == r})
 	}
 	return tabs
 }
 
-// plural says how many of a thing there are: "1 page", "7 pages".
+// membersRange says which rows of the list a page shows: "51–100 of
+// 1234", or without the total when the list was not counted.
+func membersRange(p guildhall.MembersPage) string {
+	r := strconv.Itoa(p.Position+1) + "–" + strconv.Itoa(p.Position+len(p.Members))
+	if p.Counted() {
+		r += " of " + strconv.Itoa(p.Total)
+	}
+	return r
+}
+
+// plural says how many of a thing there are: "1 invitation", "7 invitations".
 func plural(n int, thing string) string {
 	if n == 1 {
 		return "1 " + thing

@@ -134,14 +134,33 @@ func csrfHeaders(token string) string {
 // orgURL and friends build the pages' own URLs.
 func orgURL(id int64) templ.SafeURL { return templ.SafeURL("/orgs/" + strconv.FormatInt(id, 10)) }
 
+// dashboardURL is the dashboard with one list's cursor changed by set to
+// cur and the other's kept, at the changed list.
+func dashboardURL(d Dashboard, set func(*Dashboard, string), cur string) templ.SafeURL {
+	set(&d, cur)
+	v := url.Values{}
+	if d.OrgsCursor != "" {
+		v.Set("orgs", d.OrgsCursor)
+	}
+	if d.InvitationsCursor != "" {
+		v.Set("invitations", d.InvitationsCursor)
+	}
+	u := "/"
+	if len(v) > 0 {
+		u += "?" + v.Encode()
+	}
+	return templ.SafeURL(u)
+}
+
 // MembersListQuery is what the member list's URL says: the search, the
-// filters and the order as the page names them, and the page number.
+// filters and the order as the page names them, and the cursor of the
+// page ("" for the first).
 type MembersListQuery struct {
 	Search string
 	Status guildhall.MemberFilter // MembersCurrent: the list's "All"
 	Role   guildhall.Role
 	Sort   guildhall.MemberSort
-	Page   int
+	Cursor string
 }
 
 // membersPageURL is the member list of organization id as q asks for it.
@@ -159,8 +178,8 @@ func membersPageURL(id int64, q MembersListQuery) templ.SafeURL {
 	if q.Sort != guildhall.SortByRole {
 		v.Set("sort", string(q.Sort))
 	}
-	if q.Page > 1 {
-		v.Set("page", strconv.Itoa(q.Page))
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
 	}
 	u := "/orgs/" + strconv.FormatInt(id, 10)
 	if len(v) > 0 {

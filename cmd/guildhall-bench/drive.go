@@ -43,6 +43,19 @@ type result struct {
 	rss      int64           // server peak RSS in KiB, 0 if not measured
 	cpu      time.Duration   // CPU time the serving process used in the phase, 0 if not measured
 	stopNote string          // why a worker stopped early, if one did
+	// A read phase's scenario, the size of its organization and its
+	// clients, by which the growth table matches phases across sizes.
+	phase         string
+	size, clients int
+}
+
+// cpuPerOp is the serving process's CPU per successful request, in µs
+// (0 if not measured).
+func (r result) cpuPerOp() float64 {
+	if r.cpu <= 0 || r.ok == 0 {
+		return 0
+	}
+	return float64(r.cpu.Microseconds()) / float64(r.ok)
 }
 
 func (r result) perSecond() float64 { return float64(r.ok) / r.elapsed.Seconds() }

@@ -3,7 +3,9 @@
 //
 //  1. ceiling (a): raw SQLite transactions, one read and one insert each,
 //     through the same driver and DSN (db.DSN) and one writer connection,
-//     as the server's;
+//     as the server's; and the same at synchronous=NORMAL, which syncs
+//     the WAL only at checkpoints (ceiling (a'), which Guildhall does not
+//     use: it is the bar group commit is held to);
 //  2. ceiling (b): a bare Echo handler that decodes the invite's JSON and
 //     answers {"success": true}, in a process of its own;
 //  3. the real server binary on a fresh database, once per commit mode:
@@ -11,10 +13,15 @@
 //     each request a distinct invitee; with -db, also on PostgreSQL: one
 //     node, and two nodes on one database with the requests dealt between
 //     them;
-//  4. reads: fetch_memberships_of_organization of an organization of 10,000
-//     members, whole and paged (with a username search), and its page.
+//  4. reads, for organizations of each -sizes: pages of
+//     fetch_memberships_of_organization (the first, one deep in the list by
+//     its cursor, a search, each filter and order) and of the organization's
+//     page, then how each phase's cost grows from the smallest to the
+//     largest organization.
 //
-// Every phase uses the same HTTP client and runs for a fixed time. The
+// The organizations are seeded into the read server's database before it
+// starts, outside every measured phase. Every phase uses the same HTTP
+// client and runs for a fixed time. The
 // server runs with its abuse limits off (--max-pending-invites 0
 // --invite-rate 0): the benchmark is one user sending invitations as fast
 // as the machine allows, which the default limits exist to stop.
@@ -33,6 +40,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -41,9 +51,9 @@ const (
 	defaultClients      = 64
 	defaultRounds       = 3
 	defaultDuration     = 4 * time.Second
-	defaultReadDuration = 3 * time.Second
+	defaultReadDuration = 2 * time.Second
 	defaultInvitees     = 120_000 // users created up front, one per invitation
-	defaultMembers      = 10_000  // members of the organization the reads list
+	defaultSizes        = "1000,100000,1000000"
 )
 
 // config is the benchmark's flags.
@@ -54,9 +64,10 @@ type config struct {
 	duration     time.Duration
 	readDuration time.Duration
 	invitees     int
-	members      int
+	sizes        []int
 	serverFlags  string
 	postgres     string
+	profileDir   string
 	keep         bool
 	noCeilings   bool
 	rounds       int
@@ -78,12 +89,18 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", defaultRounds, "rounds of the write phases and ceilings, back to back")
 	flag.DurationVar(&cfg.readDuration, "read-duration", defaultReadDuration, "length of each read phase")
 	flag.IntVar(&cfg.invitees, "invitees", defaultInvitees, "users created up front to be invited, one per request")
-	flag.IntVar(&cfg.members, "members", defaultMembers, "members of the organization the read phases list")
+	sizes := flag.String("sizes", defaultSizes, "members of the organizations the read phases list, comma-separated (none: no read phases)")
 	flag.StringVar(&cfg.serverFlags, "server-flags", "", "extra flags for guildhall serve, space-separated")
 	flag.StringVar(&cfg.postgres, "db", "", "a PostgreSQL server `URL` (postgres://...) on which the benchmark may create databases: adds the invite phase on PostgreSQL, one node and two")
+	flag.StringVar(&cfg.profileDir, "profile", "", "write CPU profiles of the servers (the last round's invite phases, the read phases of the largest organization with many clients) to `directory`, for go tool pprof")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the databases afterwards")
 	flag.BoolVar(&cfg.noCeilings, "no-ceilings", false, "measure the server only (no ratios)")
 	flag.Parse()
+	var err error
+	if cfg.sizes, err = parseSizes(*sizes); err != nil {
+		fmt.Fprintln(os.Stderr, "guildhall-bench: -sizes:", err)
+		os.Exit(2)
+	}
 	if err := run(context.Background(), cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "guildhall-bench:", err)
 		os.Exit(1)
@@ -121,10 +138,11 @@ func run(ctx context.Context, cfg config) error {
 	printMachine(cfg)
 	client := newClient(cfg.clients)
 
-	// One server per commit mode, each on a fresh database.
+	// One server per commit mode, each on a fresh database; the reads run
+	// on the last, the default mode.
 	modes := []*serverMode{
-		{label: "invite_user_to_organization, one commit each", flags: []string{"--group-commit=false"}},
-		{label: "invite_user_to_organization, --group-commit", flags: []string{"--group-commit"}},
+		{label: "invite_user_to_organization, one commit each", flags: []string{"--group-commit=false"}, slug: "one-commit"},
+		{label: "invite_user_to_organization, --group-commit", flags: []string{"--group-commit"}, slug: "group-commit", sizes: cfg.sizes},
 	}
 	readsOn := modes[len(modes)-1] // the group-commit server
 	if cfg.postgres != "" {
@@ -132,10 +150,10 @@ func run(ctx context.Context, cfg config) error {
 		// count of open invitations); dealt over as many organizations as
 		// clients, they need not.
 		modes = append(modes,
-			&serverMode{label: "invite_user_to_organization, PostgreSQL, 1 node", postgres: cfg.postgres, nodes: 1},
-			&serverMode{label: "invite_user_to_organization, PostgreSQL, 2 nodes", postgres: cfg.postgres, nodes: 2},
-			&serverMode{label: fmt.Sprintf("  the same, %d organizations, 1 node", cfg.clients), postgres: cfg.postgres, nodes: 1, spread: cfg.clients},
-			&serverMode{label: fmt.Sprintf("  the same, %d organizations, 2 nodes", cfg.clients), postgres: cfg.postgres, nodes: 2, spread: cfg.clients})
+			&serverMode{label: "invite_user_to_organization, PostgreSQL, 1 node", postgres: cfg.postgres, nodes: 1, slug: "postgres-1"},
+			&serverMode{label: "invite_user_to_organization, PostgreSQL, 2 nodes", postgres: cfg.postgres, nodes: 2, slug: "postgres-2"},
+			&serverMode{label: fmt.Sprintf("  the same, %d organizations, 1 node", cfg.clients), postgres: cfg.postgres, nodes: 1, spread: cfg.clients, slug: "postgres-1-spread"},
+			&serverMode{label: fmt.Sprintf("  the same, %d organizations, 2 nodes", cfg.clients), postgres: cfg.postgres, nodes: 2, spread: cfg.clients, slug: "postgres-2-spread"})
 	}
 	for i, m := range modes {
 		err := m.start(ctx, client, cfg, filepath.Join(cfg.dir, fmt.Sprintf("server%d", i)))
@@ -151,14 +169,18 @@ func run(ctx context.Context, cfg config) error {
 			return err
 		}
 	}
-	var ceilA *rawCeiling
+	var ceilA, ceilNormal *rawCeiling
 	var ceilB *echoCeiling
 	if !cfg.noCeilings {
 		var err error
-		if ceilA, err = newRawCeiling(ctx, filepath.Join(cfg.dir, "ceiling.db")); err != nil {
+		if ceilA, err = newRawCeiling(ctx, filepath.Join(cfg.dir, "ceiling.db"), "FULL"); err != nil {
 			return fmt.Errorf("ceiling (a): %w", err)
 		}
 		defer ceilA.close()
+		if ceilNormal, err = newRawCeiling(ctx, filepath.Join(cfg.dir, "ceiling-normal.db"), "NORMAL"); err != nil {
+			return fmt.Errorf("ceiling (a'): %w", err)
+		}
+		defer ceilNormal.close()
 		if ceilB, err = startEchoCeiling(ctx); err != nil {
 			return fmt.Errorf("ceiling (b): %w", err)
 		}
@@ -168,24 +190,30 @@ func run(ctx context.Context, cfg config) error {
 	// Rounds: each measures the ceilings and both modes back to back, so a
 	// neighbour's load on a shared machine weighs on all of them alike,
 	// and the ratios are taken within a round.
-	var roundsA, roundsB []result
+	var roundsA, roundsNormal, roundsB []result
 	roundsInvite := make([][]result, len(modes))
 	for round := 1; round <= cfg.rounds; round++ {
 		fmt.Printf("round %d of %d\n", round, cfg.rounds)
 		if ceilA != nil {
-			fmt.Println("  ceiling (a): raw SQLite transactions ...")
+			fmt.Println("  ceiling (a): raw SQLite transactions, synchronous=FULL ...")
 			roundsA = append(roundsA, ceilA.run(ctx, cfg))
+			fmt.Println("  ceiling (a'): raw SQLite transactions, synchronous=NORMAL ...")
+			roundsNormal = append(roundsNormal, ceilNormal.run(ctx, cfg))
 			fmt.Println("  ceiling (b): bare Echo handler ...")
 			roundsB = append(roundsB, ceilB.run(ctx, client, cfg))
 		}
 		for i, m := range modes {
 			fmt.Printf("  %s ...\n", m.label)
-			roundsInvite[i] = append(roundsInvite[i], m.invite(ctx, client, cfg))
+			var prof *profiler
+			if round == cfg.rounds {
+				prof = m.prof
+			}
+			roundsInvite[i] = append(roundsInvite[i], m.invite(ctx, client, cfg, prof))
 		}
 	}
 	var results []result
 	if ceilA != nil {
-		results = append(results, merge(roundsA), merge(roundsB))
+		results = append(results, merge(roundsA), merge(roundsNormal), merge(roundsB))
 		ceilB.srv.Stop()
 	}
 	for i, m := range modes {
@@ -194,14 +222,21 @@ func run(ctx context.Context, cfg config) error {
 			r.rss = max(r.rss, peakRSS(p.Pid()))
 		}
 		results = append(results, r)
-		if err := checkInvites(m.dbPath, m.orgs, r.ok); err != nil {
+		if err := checkInvites(m.dbPath, m.inviteOrgs, r.ok); err != nil {
 			return err
 		}
 	}
 
 	// Reads, on the group-commit server.
-	fmt.Println("reads ...")
-	results = append(results, readPhases(ctx, client, readsOn, cfg)...)
+	var reads []result
+	if len(cfg.sizes) > 0 {
+		fmt.Println("reads ...")
+		var err error
+		if reads, err = readPhases(ctx, client, readsOn, cfg); err != nil {
+			return err
+		}
+		results = append(results, reads...)
+	}
 	for _, m := range modes {
 		for _, p := range m.servers() {
 			if err := p.Stop(); err != nil {
@@ -210,8 +245,26 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	printResults(results, cfg)
+	printGrowth(reads, cfg.sizes)
 	if ceilA != nil {
-		printRatios(roundsA, roundsB, roundsInvite, modes)
+		printRatios(roundsA, roundsNormal, roundsB, roundsInvite, modes)
 	}
 	return nil
+}
+
+// parseSizes reads -sizes: whole numbers above zero, smallest first.
+func parseSizes(s string) ([]int, error) {
+	var sizes []int
+	for _, field := range strings.Split(s, ",") {
+		if field = strings.TrimSpace(field); field == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.ReplaceAll(field, "_", ""))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a number of members", field)
+		}
+		sizes = append(sizes, n)
+	}
+	slices.Sort(sizes)
+	return slices.Compact(sizes), nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
+	"unicode"
 
 	"guildhall/cmd/internal/fixture"
 )
@@ -15,53 +17,130 @@ type readPhase struct {
 	name   string
 	client *http.Client
 	next   func() (*http.Request, error)
+	// alone: measured with one client only (it costs what it skips, and
+	// many clients would only queue behind it).
+	alone bool
 }
 
-// readPhases drive the read scenario against the big organization of the
-// server m, each phase with one client and with cfg.clients.
-func readPhases(ctx context.Context, client *http.Client, m *serverMode, cfg config) []result {
+// readPhases drive the read scenarios against each seeded organization of
+// the server m, smallest first, each phase with one client and with
+// cfg.clients.
+func readPhases(ctx context.Context, client *http.Client, m *serverMode, cfg config) ([]result, error) {
+	pageURL := func(org int64) string { return fmt.Sprintf("%s/orgs/%d", m.srv.URL, org) }
+	browser, err := pageClient(ctx, client, m.srv.URL, pageURL(m.orgs[cfg.sizes[0]]))
+	if err != nil {
+		return nil, fmt.Errorf("sign in for the organization's page: %w", err)
+	}
+	var out []result
+	for _, size := range cfg.sizes {
+		phases, err := sizePhases(ctx, client, browser, m, m.orgs[size], size, pageURL(m.orgs[size]))
+		if err != nil {
+			return nil, fmt.Errorf("the organization of %d members: %w", size, err)
+		}
+		for _, ph := range phases {
+			for _, clients := range []int{1, cfg.clients} {
+				if ph.alone && clients > 1 {
+					continue
+				}
+				fmt.Printf("  %d members: %s, %d client(s) ...\n", size, ph.name, clients)
+				wait := func() {}
+				if size == cfg.sizes[len(cfg.sizes)-1] && clients > 1 {
+					wait = m.prof.during(ctx, profileName(ph.name), cfg.readDuration)
+				}
+				cpu := cpuTime(m.srv.Pid())
+				r := drive(ctx, ph.client, clients, cfg.readDuration, ph.next)
+				r.cpu = cpuTime(m.srv.Pid()) - cpu
+				wait()
+				r.phase, r.size, r.clients = ph.name, size, clients
+				r.name = fmt.Sprintf("%s, %s [%d]", ph.name, sizeText(size), clients)
+				r.rss = peakRSS(m.srv.Pid())
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// sizePhases are the read scenarios of one organization: pages of
+// fetch_memberships_of_organization and of the organization's page. The
+// deep pages start at cursors taken once, before the phases, from the
+// middle of the list.
+func sizePhases(ctx context.Context, client, browser *http.Client, m *serverMode, org int64, size int, pageURL string) ([]readPhase, error) {
 	fetch := func(name string, extra map[string]any) readPhase {
-		args := map[string]any{"auth": map[string]string{"api_key": m.fx.APIKey}, "organization_id": m.fx.BigOrg}
+		args := map[string]any{"auth": map[string]string{"api_key": m.fx.APIKey}, "organization_id": org}
 		for k, v := range extra {
 			args[k] = v
 		}
 		body, _ := json.Marshal(args)
-		return readPhase{"fetch_memberships_of_organization, " + name, client, func() (*http.Request, error) {
+		return readPhase{name: "API " + name, client: client, next: func() (*http.Request, error) {
 			return fixture.NewRequest(ctx, m.srv.URL, "fetch_memberships_of_organization", body)
 		}}
 	}
-	const search = "member012" // members 1,200 to 1,299
-	phases := []readPhase{
-		fetch(fmt.Sprintf("all %d", cfg.members), nil),
-		fetch("first page of 50", map[string]any{"offset": 0, "limit": 50}),
-		fetch("middle page of 50", map[string]any{"offset": cfg.members / 2, "limit": 50}),
-		fetch("search", map[string]any{"search": search, "limit": 50}),
+	page := func(name, u string) readPhase {
+		return readPhase{name: "org page, " + name, client: browser, next: func() (*http.Request, error) {
+			return http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		}}
 	}
-	pageURL := fmt.Sprintf("%s/orgs/%d", m.srv.URL, m.fx.BigOrg)
-	if browser, err := pageClient(ctx, client, m.srv.URL, pageURL); err != nil {
-		fmt.Printf("organization page: not measured (%v)\n", err)
-	} else {
-		page := func(name, u string) readPhase {
-			return readPhase{"organization page, " + name, browser, func() (*http.Request, error) {
-				return http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-			}}
+	// A cursor to the middle of the list the API answers by default, and
+	// of the page's (which shows an owner expired invitations too).
+	middle := func(status string) (string, error) {
+		args := map[string]any{"auth": map[string]string{"api_key": m.fx.APIKey}, "organization_id": org, "offset": size / 2, "limit": 1}
+		if status != "" {
+			args["status"] = status
 		}
-		phases = append(phases, page("first page", pageURL), page("search", pageURL+"?q="+url.QueryEscape(search)))
+		a, err := fixture.Call(ctx, client, m.srv.URL, "fetch_memberships_of_organization", args)
+		if err != nil || !a.Success {
+			return "", fmt.Errorf("a cursor to the middle: %v %s", err, a.Body)
+		}
+		var r struct {
+			NextCursor string `json:"next_cursor"`
+		}
+		return r.NextCursor, json.Unmarshal(a.Result, &r)
 	}
+	apiCursor, err := middle("")
+	if err != nil {
+		return nil, err
+	}
+	pageCursor, err := middle("all")
+	if err != nil {
+		return nil, err
+	}
+	offset := fetch("middle page by offset (costs the rows it skips)", map[string]any{"offset": size / 2, "limit": 100})
+	offset.alone = true
+	return []readPhase{
+		fetch("first page", nil),
+		fetch("deep page by cursor", map[string]any{"cursor": apiCursor}),
+		fetch("search", map[string]any{"search": fixture.MembersSearch}),
+		fetch("status active", map[string]any{"status": "active"}),
+		fetch("status invited", map[string]any{"status": "invited"}),
+		fetch("status expired", map[string]any{"status": "expired"}),
+		fetch("role viewer", map[string]any{"role": "viewer"}),
+		fetch("sort by name", map[string]any{"sort": "name"}),
+		fetch("sort by date joined", map[string]any{"sort": "joined"}),
+		offset,
+		page("first page", pageURL),
+		page("deep page by cursor", pageURL+"?cursor="+url.QueryEscape(pageCursor)),
+		page("search", pageURL+"?q="+url.QueryEscape(fixture.MembersSearch)),
+	}, nil
+}
 
-	var out []result
-	for _, ph := range phases {
-		for _, clients := range []int{1, cfg.clients} {
-			fmt.Printf("  %s, %d client(s) ...\n", ph.name, clients)
-			cpu := cpuTime(m.srv.Pid())
-			r := drive(ctx, ph.client, clients, cfg.readDuration, ph.next)
-			r.cpu = cpuTime(m.srv.Pid()) - cpu
-			r.name = fmt.Sprintf("%s [%d]", ph.name, clients)
-			r.rss = peakRSS(m.srv.Pid())
-			out = append(out, r)
-		}
+// profileName names the profile of a read phase: "read-org-page-first-page".
+func profileName(phase string) string {
+	var b strings.Builder
+	b.WriteString("read")
+	for _, word := range strings.FieldsFunc(phase, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		b.WriteString("-" + strings.ToLower(word))
 	}
-	return out
+	return b.String()
+}
+
+// sizeText writes a size as the report shows it: "1,000,000 members".
+func sizeText(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s + " members"
 }
 
 // pageClient signs the owner in and returns their browser, once it has

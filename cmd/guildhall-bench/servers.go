@@ -20,18 +20,22 @@ import (
 // database of its own: a SQLite file, or a PostgreSQL database that one
 // or more nodes share.
 type serverMode struct {
-	label    string
-	flags    []string
-	postgres string  // the PostgreSQL server to make the database on; "": a SQLite file
-	nodes    int     // servers on the database; 0 is 1
-	spread   int     // organizations the invitations are dealt over; 0: one, fx.InviteOrg
-	orgs     []int64 // where the invitations go
-	srv      *serverproc.Process
-	more     []*serverproc.Process // the nodes after the first
-	dbPath   string                // the file, or the database's URL
-	drop     func()                // drops the PostgreSQL database
-	fx       fixture.Fixtures
-	next     atomic.Int64 // the last invitee used
+	label      string
+	flags      []string
+	sizes      []int  // the organizations to seed for the read phases
+	postgres   string // the PostgreSQL server to make the database on; "": a SQLite file
+	nodes      int    // servers on the database; 0 is 1
+	spread     int    // organizations the invitations are dealt over; 0: one, fx.InviteOrg
+	srv        *serverproc.Process
+	more       []*serverproc.Process // the nodes after the first
+	dbPath     string                // the file, or the database's URL
+	drop       func()                // drops the PostgreSQL database
+	fx         fixture.Fixtures
+	inviteOrgs []int64       // where the invitations go
+	orgs       map[int]int64 // the seeded organizations, by size
+	slug       string        // names its profiles
+	prof       *profiler     // nil unless -profile
+	next       atomic.Int64  // the last invitee used
 }
 
 // start seeds a fresh database (in dir, or on the PostgreSQL server) and
@@ -42,21 +46,25 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 		return err
 	}
 	m.dbPath = filepath.Join(dir, "guildhall.db")
+	var err error
 	if m.postgres != "" {
-		var err error
 		if m.dbPath, m.drop, err = createDatabase(ctx, m.postgres); err != nil {
 			return err
 		}
 	}
-	fmt.Printf("seeding %d invitees and %d members in %s ...\n", cfg.invitees, cfg.members, m.dbPath)
-	if err := fixture.Seed(ctx, m.dbPath, cfg.invitees, cfg.members); err != nil {
+	fmt.Printf("seeding %d invitees and organizations of %v members in %s ...\n", cfg.invitees, m.sizes, m.dbPath)
+	began := time.Now()
+	if m.orgs, err = fixture.Seed(ctx, m.dbPath, cfg.invitees, m.sizes); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	fmt.Printf("  seeded in %v\n", time.Since(began).Round(time.Second))
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", m.dbPath, "--max-pending-invites", "0", "--invite-rate", "0", "--org-rate", "0"}
 	args = append(args, m.flags...)
 	args = append(args, strings.Fields(cfg.serverFlags)...)
+	if cfg.profileDir != "" {
+		args = append(args, "--pprof-addr", "127.0.0.1:0")
+	}
 	fmt.Printf("starting %s %s\n", cfg.bin, strings.Join(args, " "))
-	var err error
 	if m.srv, err = serverproc.Start(ctx, cfg.bin, args, nil); err != nil {
 		return err
 	}
@@ -67,10 +75,16 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 		}
 		m.more = append(m.more, p)
 	}
-	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL, m.dbPath, cfg.members); err != nil {
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+			return err
+		}
+		m.prof = &profiler{url: m.srv.Printed("profiler on "), dir: cfg.profileDir}
+	}
+	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
 	}
-	m.orgs = []int64{m.fx.InviteOrg}
+	m.inviteOrgs = []int64{m.fx.InviteOrg}
 	for i := range m.spread - 1 {
 		a, err := fixture.Call(ctx, client, m.srv.URL, "create_organization",
 			map[string]any{"auth": map[string]string{"api_key": m.fx.APIKey}, "organization_name": fmt.Sprintf("Invitations %d", i+2)})
@@ -83,7 +97,7 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 		if err != nil {
 			return fmt.Errorf("create an organization to invite to: %w", err)
 		}
-		m.orgs = append(m.orgs, org.ID)
+		m.inviteOrgs = append(m.inviteOrgs, org.ID)
 	}
 	return nil
 }
@@ -103,8 +117,11 @@ func (m *serverMode) cpuTime() time.Duration {
 }
 
 // invite runs one invite phase: every request a new invitee, the requests
-// dealt round the nodes in turn, and round the organizations.
-func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config) result {
+// dealt round the nodes in turn, and round the organizations; prof, if
+// not nil, profiles it (the first node).
+func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config, prof *profiler) result {
+	wait := prof.during(ctx, "invite-"+m.slug, cfg.duration)
+	defer wait()
 	cpu := m.cpuTime()
 	nodes := m.servers()
 	r := drive(ctx, client, cfg.clients, cfg.duration, func() (*http.Request, error) {
@@ -112,7 +129,7 @@ func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config
 		if n > cfg.invitees {
 			return nil, errOutOfInvitees
 		}
-		url, org := nodes[n%len(nodes)].URL, m.orgs[n%len(m.orgs)]
+		url, org := nodes[n%len(nodes)].URL, m.inviteOrgs[n%len(m.inviteOrgs)]
 		return fixture.NewRequest(ctx, url, "invite_user_to_organization", fixture.InviteBody(m.fx.APIKey, fixture.InviteeName(n), org))
 	})
 	r.name = m.label

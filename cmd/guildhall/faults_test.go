@@ -66,11 +66,11 @@ func startFaultEnv(t *testing.T, flags ...string) *faultEnv {
 		flags:  append([]string{"--max-pending-invites", "0", "--invite-rate", "0"}, flags...),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: faultClients}, Timeout: time.Minute},
 	}
-	if err := fixture.Seed(context.Background(), env.dbPath, faultInvitees, 0); err != nil {
+	if _, err := fixture.Seed(context.Background(), env.dbPath, faultInvitees, nil); err != nil {
 		t.Fatal(err)
 	}
 	env.start()
-	fx, err := fixture.Setup(context.Background(), env.client, env.srv.URL, env.dbPath, 0)
+	fx, err := fixture.Setup(context.Background(), env.client, env.srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

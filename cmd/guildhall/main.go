@@ -1,9 +1,9 @@
 // Command guildhall runs the Guildhall organization-membership server.
 //
-//	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db|postgres://...] [--signup=true] [--invite-ttl 168h]
+//	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db|postgres://...] [--signup=true] [--invite-ttl 168h] [--token-ttl 168h]
 //	                [--max-pending-invites 1000] [--max-pending-invites-per-user 100] [--invite-rate 600]
 //	                [--org-rate 10] [--signup-rate 20] [--group-commit=true]
-//	                [--log-format text|json] [--metrics-addr HOST:PORT]
+//	                [--log-format text|json] [--metrics-addr HOST:PORT] [--pprof-addr HOST:PORT]
 //	guildhall user add NAME            (password read from stdin)
 //	guildhall migrate [--db ./guildhall.db|postgres://...]
 //	guildhall backup FILE [--db ./guildhall.db] [--force]
@@ -116,6 +116,8 @@ type serveConfig struct {
 	dbPath    string
 	signup    bool
 	inviteTTL time.Duration
+	// tokenTTL is how long a sign-in token from login or add_user lasts.
+	tokenTTL time.Duration
 	// The abuse limits; 0 turns one off.
 	maxPendingInvites        int
 	maxPendingInvitesPerUser int
@@ -131,6 +133,7 @@ type serveConfig struct {
 	// Operating it (see operate.go).
 	logFormat   string // "text" or "json"
 	metricsAddr string // "": /metrics on addr
+	pprofAddr   string // "": no profiling endpoint
 }
 
 // serveLimits ends `guildhall serve -h`: the limits no flag changes, as
@@ -158,6 +161,7 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.dbPath, "db", envOr("GUILDHALL_DB", defaultDB), dbFlagUsage)
 	fs.BoolVar(&cfg.signup, "signup", true, "let people create their own accounts (add_user and /signup)")
 	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
+	fs.DurationVar(&cfg.tokenTTL, "token-ttl", guildhall.DefaultTokenTTL, "how long a sign-in token from login or add_user stays valid")
 	fs.IntVar(&cfg.maxPendingInvites, "max-pending-invites", db.DefaultMaxPendingInvites, "most open invitations one organization may have (0: no cap)")
 	fs.IntVar(&cfg.maxPendingInvitesPerUser, "max-pending-invites-per-user", db.DefaultMaxPendingInvitesPerUser, "most open invitations one user may hold, from all organizations (0: no cap)")
 	fs.IntVar(&cfg.inviteRate, "invite-rate", db.DefaultInviteRate, "most invitations one user may send a minute (0: no limit)")
@@ -169,6 +173,7 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.sessionMaxAge, "session-max-age", handlers.DefaultSessionMaxAge, "sign a browser out this long after it signed in")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log lines as `text` (key=value) or json")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve /metrics on this `host:port` of its own instead of on --addr (default: on --addr)")
+	fs.StringVar(&cfg.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this `host:port`, for go tool pprof; keep it private (default: off)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: guildhall serve [flags]\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -184,8 +189,8 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	if cfg.sessionIdle <= 0 || cfg.sessionMaxAge <= 0 {
 		return cfg, errors.New("--session-idle and --session-max-age must be positive")
 	}
-	if cfg.inviteTTL <= 0 {
-		return cfg, errors.New("--invite-ttl must be positive")
+	if cfg.inviteTTL <= 0 || cfg.tokenTTL <= 0 {
+		return cfg, errors.New("--invite-ttl and --token-ttl must be positive")
 	}
 	if cfg.maxPendingInvites < 0 || cfg.maxPendingInvitesPerUser < 0 || cfg.inviteRate < 0 || cfg.orgRate < 0 || cfg.signupRate < 0 {
 		return cfg, errors.New("--max-pending-invites, --max-pending-invites-per-user, --invite-rate, --org-rate and --signup-rate must not be negative (0 turns a limit off)")
@@ -195,6 +200,11 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	}
 	return cfg, nil
 }
+
+// serveHandler wraps the server's handler before it serves. It is the
+// handler itself; the process tests, whose binary runs as the server,
+// wrap it to hold an answer back and be killed before sending it.
+var serveHandler = func(h http.Handler) http.Handler { return h }
 
 // serve runs the HTTP server until ctx is cancelled, then lets in-flight
 // requests finish (up to shutdownGrace) and closes the database.
@@ -210,7 +220,7 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	metrics := handlers.NewMetrics()
-	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, Logger: logger, SignupClosed: !cfg.signup,
+	store, err := db.Open(ctx, cfg.dbPath, db.Options{InviteTTL: cfg.inviteTTL, TokenTTL: cfg.tokenTTL, Logger: logger, SignupClosed: !cfg.signup,
 		MaxPendingInvites: cfg.maxPendingInvites, MaxPendingInvitesPerUser: cfg.maxPendingInvitesPerUser,
 		InviteRate: cfg.inviteRate, OrganizationRate: cfg.orgRate, SignupRate: cfg.signupRate, GroupCommit: cfg.groupCommit,
 		Observer: metrics})
@@ -228,9 +238,9 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: handlers.New(store, handlers.Config{Logger: logger, Sessions: store, SignupClosed: !cfg.signup, SessionKeys: keys, SecureCookies: cfg.secureCookies,
+		Handler: serveHandler(handlers.New(store, handlers.Config{Logger: logger, Sessions: store, SignupClosed: !cfg.signup, SessionKeys: keys, SecureCookies: cfg.secureCookies,
 			SessionIdleTimeout: cfg.sessionIdle, SessionMaxAge: cfg.sessionMaxAge, TrustedProxies: cfg.trustedProxies,
-			Metrics: metrics, MetricsServedElsewhere: cfg.metricsAddr != ""}),
+			Metrics: metrics, MetricsServedElsewhere: cfg.metricsAddr != ""})),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -247,13 +257,23 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--metrics-addr: %w", err)
 		}
 		servers, listeners = append(servers, metricsServer(metrics.Handler(), logger)), append(listeners, mln)
+		fmt.Fprintf(stdout, "guildhall metrics on http://%s/metrics\n", mln.Addr())
+	}
+	if cfg.pprofAddr != "" {
+		pln, err := net.Listen("tcp", cfg.pprofAddr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+		servers, listeners = append(servers, pprofServer(logger)), append(listeners, pln)
+		fmt.Fprintf(stdout, "guildhall profiler on http://%s/debug/pprof/\n", pln.Addr())
 	}
 	// The address line is printed on stdout so scripts and tests can find
-	// the port when --addr asks for :0.
+	// the port when --addr asks for :0; the other listeners' lines come
+	// first, so whoever waits for this one has seen them.
 	fmt.Fprintf(stdout, "guildhall listening on http://%s (database %s)\n", ln.Addr(), sourceName(cfg.dbPath))
-	if len(listeners) > 1 {
-		fmt.Fprintf(stdout, "guildhall metrics on http://%s/metrics\n", listeners[1].Addr())
-	}
 
 	served := make(chan error, len(servers))
 	for i, s := range servers {

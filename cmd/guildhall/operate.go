@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
+	"time"
 )
 
 // newLogger makes the server's structured logger: format "text" writes
@@ -37,3 +39,30 @@ func metricsServer(metrics http.Handler, logger *slog.Logger) *http.Server {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
+
+// pprofServer serves Go's profiler alone, for --pprof-addr: `go tool pprof
+// http://HOST:PORT/debug/pprof/profile?seconds=10` profiles the live
+// server (the benchmark does so with -profile). It is off unless asked
+// for, and belongs on a private address: a profile shows the program's
+// internals, and taking one costs CPU. Its write timeout leaves room for a
+// profile of up to a minute.
+func pprofServer(logger *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: readHeaderTimeout,
+		WriteTimeout:      pprofWriteTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// pprofWriteTimeout bounds one answer of the profiler: a CPU profile
+// answers once its seconds have passed.
+const pprofWriteTimeout = 70 * time.Second

@@ -118,8 +118,9 @@ func TestBackupCommand(t *testing.T) {
 }
 
 // TestMetricsAddrAndJSONLog runs `guildhall serve --metrics-addr
-// --log-format json`: /metrics moves to its own listener, which serves
-// nothing else, and every request is one JSON log line.
+// --pprof-addr --log-format json`: /metrics moves to its own listener,
+// which serves nothing else, the profiler is on a listener of its own and
+// nowhere else, and every request is one JSON log line.
 func TestMetricsAddrAndJSONLog(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -127,22 +128,25 @@ func TestMetricsAddrAndJSONLog(t *testing.T) {
 	var stderr bytes.Buffer // read once serve has returned
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-format", "json",
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--pprof-addr", "127.0.0.1:0", "--log-format", "json",
 			"--db", filepath.Join(t.TempDir(), "guildhall.db")}, nil, stdout, &stderr)
 		stdout.Close()
 	}()
-	var main, metrics string
+	var main, metrics, profiler string
 	lines := bufio.NewScanner(out)
-	for (main == "" || metrics == "") && lines.Scan() {
+	for (main == "" || metrics == "" || profiler == "") && lines.Scan() {
 		if _, rest, ok := strings.Cut(lines.Text(), "listening on "); ok {
 			main = strings.Fields(rest)[0]
 		}
 		if _, rest, ok := strings.Cut(lines.Text(), "metrics on "); ok {
 			metrics = strings.Fields(rest)[0]
 		}
+		if _, rest, ok := strings.Cut(lines.Text(), "profiler on "); ok {
+			profiler = strings.Fields(rest)[0]
+		}
 	}
 	go io.Copy(io.Discard, out)
-	if main == "" || metrics == "" || !strings.HasSuffix(metrics, "/metrics") {
+	if main == "" || metrics == "" || profiler == "" || !strings.HasSuffix(metrics, "/metrics") {
 		cancel()
 		t.Fatalf("serve printed no addresses (%v): %s", <-done, stderr.String())
 	}
@@ -164,6 +168,12 @@ func TestMetricsAddrAndJSONLog(t *testing.T) {
 	}
 	if status, _ := get(strings.TrimSuffix(metrics, "/metrics") + "/healthz"); status != http.StatusNotFound {
 		t.Errorf("/healthz on --metrics-addr: %d, want 404", status)
+	}
+	if status, body := get(profiler + "goroutine?debug=1"); status != http.StatusOK || !strings.Contains(body, "goroutine profile") {
+		t.Errorf("the profiler: %d %.80s", status, body)
+	}
+	if status, _ := get(main + "/debug/pprof/"); status != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ on --addr: %d, want 404", status)
 	}
 	status, body := get(metrics)
 	if status != http.StatusOK || !strings.Contains(body, `guildhall_http_requests_total{method="GET",route="/api/ping",status="200"} 1`) {
@@ -189,15 +199,16 @@ func TestMetricsAddrAndJSONLog(t *testing.T) {
 			requests++
 		}
 	}
-	if requests != 2 { // /api/ping and the refused /metrics; the metrics listener logs nothing
-		t.Errorf("%d request lines, want 2:\n%s", requests, stderr.String())
+	if requests != 3 { // /api/ping, the refused /metrics and /debug/pprof/; the other listeners log nothing
+		t.Errorf("%d request lines, want 3:\n%s", requests, stderr.String())
 	}
 }
 
-// TestOperateFlags: --log-format takes text or json; --metrics-addr is off by default.
+// TestOperateFlags: --log-format takes text or json; --metrics-addr and
+// --pprof-addr are off by default.
 func TestOperateFlags(t *testing.T) {
 	cfg, err := parseServe(nil, io.Discard)
-	if err != nil || cfg.logFormat != "text" || cfg.metricsAddr != "" {
+	if err != nil || cfg.logFormat != "text" || cfg.metricsAddr != "" || cfg.pprofAddr != "" {
 		t.Fatalf("defaults: %+v %v", cfg, err)
 	}
 	cfg, err = parseServe([]string{"--log-format", "json", "--metrics-addr", "127.0.0.1:9090"}, io.Discard)

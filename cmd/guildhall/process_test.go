@@ -27,6 +27,7 @@ const asCommandEnv = "GUILDHALL_TEST_AS_COMMAND"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asCommandEnv) != "" {
+		serveHandler = holdMarkedAnswers
 		main() // exits with 1 on an error
 		os.Exit(0)
 	}
@@ -104,15 +105,17 @@ func TestServeFlags(t *testing.T) {
 	t.Setenv("GUILDHALL_ADDR", "127.0.0.1:9999")
 	t.Setenv("GUILDHALL_DB", "/tmp/from-env.db")
 	cfg, err := parseServe(nil, io.Discard)
-	if err != nil || cfg.addr != "127.0.0.1:9999" || cfg.dbPath != "/tmp/from-env.db" || !cfg.signup || cfg.inviteTTL != 7*24*time.Hour || !cfg.groupCommit {
+	if err != nil || cfg.addr != "127.0.0.1:9999" || cfg.dbPath != "/tmp/from-env.db" || !cfg.signup || cfg.inviteTTL != 7*24*time.Hour || cfg.tokenTTL != 7*24*time.Hour || !cfg.groupCommit {
 		t.Fatalf("from env: %+v %v", cfg, err)
 	}
-	cfg, err = parseServe([]string{"--addr", ":1", "--db", "x.db", "--signup=false", "--invite-ttl", "1h"}, io.Discard)
-	if err != nil || cfg.addr != ":1" || cfg.dbPath != "x.db" || cfg.signup || cfg.inviteTTL != time.Hour {
+	cfg, err = parseServe([]string{"--addr", ":1", "--db", "x.db", "--signup=false", "--invite-ttl", "1h", "--token-ttl", "2h"}, io.Discard)
+	if err != nil || cfg.addr != ":1" || cfg.dbPath != "x.db" || cfg.signup || cfg.inviteTTL != time.Hour || cfg.tokenTTL != 2*time.Hour {
 		t.Fatalf("from flags: %+v %v", cfg, err)
 	}
-	if _, err := parseServe([]string{"--invite-ttl", "-1h"}, io.Discard); err == nil {
-		t.Fatal("a negative --invite-ttl was accepted")
+	for _, flag := range []string{"--invite-ttl", "--token-ttl"} {
+		if _, err := parseServe([]string{flag, "-1h"}, io.Discard); err == nil {
+			t.Fatalf("a negative %s was accepted", flag)
+		}
 	}
 	cfg, err = parseServe(nil, io.Discard)
 	if err != nil || cfg.maxPendingInvitesPerUser != db.DefaultMaxPendingInvitesPerUser || cfg.orgRate != db.DefaultOrganizationRate || cfg.signupRate != db.DefaultSignupRate {

@@ -73,7 +73,7 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "guildhall.db")
-			if err := fixture.Seed(context.Background(), path, 0, 0); err != nil {
+			if _, err := fixture.Seed(context.Background(), path, 0, nil); err != nil {
 				t.Fatal(err)
 			}
 			t.Setenv(sessionKeysEnv, c.keysBefore)

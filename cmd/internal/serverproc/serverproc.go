@@ -31,10 +31,13 @@ type Process struct {
 	// URL is where it listens, such as http://127.0.0.1:40123.
 	URL string
 
-	cmd    *exec.Cmd
-	log    *logBuffer
-	exited chan struct{} // closed once the process has exited and err is set
-	err    error         // what cmd.Wait returned
+	cmd *exec.Cmd
+	log *logBuffer
+	// printed holds the lines written to standard output before the
+	// "listening on" line (see Printed).
+	printed []string
+	exited  chan struct{} // closed once the process has exited and err is set
+	err     error         // what cmd.Wait returned
 }
 
 // Start runs bin with args, its environment this process's plus env, and
@@ -57,12 +60,15 @@ func Start(ctx context.Context, bin string, args, env []string) (*Process, error
 	// full pipe; Wait runs only after that, as os/exec requires.
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		announced := false // printed is Start's to read once the address is sent
 		for sc.Scan() {
+			if announced {
+				continue
+			}
+			p.printed = append(p.printed, sc.Text())
 			if _, rest, ok := strings.Cut(sc.Text(), "listening on "); ok && len(strings.Fields(rest)) > 0 {
-				select {
-				case listening <- strings.Fields(rest)[0]:
-				default:
-				}
+				listening <- strings.Fields(rest)[0]
+				announced = true
 			}
 		}
 		io.Copy(io.Discard, stdout) // past a line too long to scan
@@ -80,6 +86,19 @@ func Start(ctx context.Context, bin string, args, env []string) (*Process, error
 		p.Kill()
 		return nil, fmt.Errorf("%s did not start listening within %v\n%s", bin, startTimeout, p.log)
 	}
+}
+
+// Printed returns the word after marker in the first line the process
+// printed with it before it said where it listens ("" if none): a server
+// announces its other listeners first (`guildhall serve --pprof-addr`
+// prints "profiler on <URL>").
+func (p *Process) Printed(marker string) string {
+	for _, line := range p.printed {
+		if _, rest, ok := strings.Cut(line, marker); ok && len(strings.Fields(rest)) > 0 {
+			return strings.Fields(rest)[0]
+		}
+	}
+	return ""
 }
 
 // Pid is the process id, for reading /proc.

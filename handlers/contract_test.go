@@ -1,0 +1,299 @@
+package handlers_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+
+	"guildhall/handlers"
+)
+
+// The API contract: every request and answer of the API tests is checked
+// against the OpenAPI document the server serves, by a maintained
+// validator (pb33f/libopenapi-validator), so the document cannot describe
+// one API while the server speaks another:
+//
+//   - every answer to a documented operation must be described by it:
+//     its status, its envelope, its result, its error code;
+//   - a request the document calls invalid must not succeed;
+//   - a path or method the document does not have must be refused with a
+//     404 or 405 envelope.
+//
+// Tests reach the API through checked (a handler wrapper), or call
+// checkContract themselves.
+
+// contract is the document, parsed and validated once per test binary.
+var contract struct {
+	once      sync.Once
+	spec      []byte
+	model     *v3.Document
+	validator validator.Validator
+	failure   *base.Schema
+	err       error
+}
+
+// loadContract fetches /api/openapi.json from a server and builds the validator.
+func loadContract(tb testing.TB) {
+	tb.Helper()
+	contract.once.Do(func() {
+		rec := httptest.NewRecorder()
+		handlers.New(nil, handlers.Config{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/openapi.json", nil))
+		if rec.Code != http.StatusOK {
+			contract.err = fmt.Errorf("GET /api/openapi.json: %d %s", rec.Code, rec.Body)
+			return
+		}
+		contract.spec = rec.Body.Bytes()
+		doc, err := libopenapi.NewDocument(contract.spec)
+		if err != nil {
+			contract.err = err
+			return
+		}
+		v, errs := validator.NewValidator(doc)
+		if len(errs) > 0 {
+			contract.err = fmt.Errorf("build the validator: %v", errs)
+			return
+		}
+		model, err := doc.BuildV3Model()
+		if err != nil {
+			contract.err = err
+			return
+		}
+		contract.validator, contract.model = v, &model.Model
+		contract.failure = model.Model.Components.Schemas.GetOrZero("Failure").Schema()
+	})
+	if contract.err != nil {
+		tb.Fatal(contract.err)
+	}
+}
+
+// checked wraps an API handler so that every /api exchange through it is
+// checked against the document; a breach fails tb.
+func checked(tb testing.TB, h http.Handler) http.Handler {
+	loadContract(tb)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if err := checkContract(r, body, rec); err != nil {
+			tb.Errorf("%v", err)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	})
+}
+
+// checkContract checks one exchange: the request r (whose body was body)
+// and the answer rec.
+func checkContract(r *http.Request, body []byte, rec *httptest.ResponseRecorder) error {
+	what := r.Method + " " + r.URL.String()
+	if !documented(r) {
+		if rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
+			return fmt.Errorf("%s: not in the document, yet answered %d: %s", what, rec.Code, rec.Body)
+		}
+		if ok, errs := schema_validation.NewSchemaValidator().ValidateSchemaBytes(contract.failure, rec.Body.Bytes()); !ok {
+			return fmt.Errorf("%s: the refusal is not a Failure envelope: %s: %s", what, describe(errs), rec.Body)
+		}
+		return nil
+	}
+	// The server reads the body as JSON whatever the Content-Type says
+	// (curl -d sends a form type); the document declares application/json.
+	req := r.Clone(r.Context())
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// Only a request the server took can contradict the document: one it
+	// refused may be refused by the document too, or for a rule the
+	// document cannot state.
+	if rec.Code < 400 {
+		if ok, errs := contract.validator.ValidateHttpRequestSync(req); !ok {
+			return fmt.Errorf("%s: the document refuses a request the server took (%d): %s\nrequest: %.300s", what, rec.Code, describe(errs), body)
+		}
+	}
+	resp := rec.Result()
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	if ok, errs := contract.validator.ValidateHttpResponse(req, resp); !ok {
+		return fmt.Errorf("%s: the document does not describe the answer %d %s: %s", what, rec.Code, rec.Body, describe(errs))
+	}
+	return nil
+}
+
+// documented reports whether the document has r's path and method.
+func documented(r *http.Request) bool {
+	path := r.URL.Path
+	if rest, ok := strings.CutPrefix(path, "/api/help/"); ok && rest != "" && !strings.Contains(rest, "/") {
+		path = "/api/help/{function}"
+	}
+	item, ok := contract.model.Paths.PathItems.Get(path)
+	if !ok {
+		return false
+	}
+	return item.GetOperations().GetOrZero(strings.ToLower(r.Method)) != nil
+}
+
+// describe lists validation errors, one a line.
+func describe[E error](errs []E) string {
+	var b strings.Builder
+	for _, e := range errs {
+		fmt.Fprintf(&b, "\n\t%s", e)
+	}
+	return b.String()
+}
+
+// TestOpenAPIDocumentIsValid: the served document is OpenAPI 3.1 and
+// valid by the specification's own schema.
+func TestOpenAPIDocumentIsValid(t *testing.T) {
+	t.Parallel()
+	loadContract(t)
+	var head struct {
+		OpenAPI string `json:"openapi"`
+	}
+	if err := json.Unmarshal(contract.spec, &head); err != nil || head.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi %q: %v", head.OpenAPI, err)
+	}
+	if ok, errs := contract.validator.ValidateDocument(); !ok {
+		t.Fatalf("the document is not valid OpenAPI: %s", describe(errs))
+	}
+}
+
+// TestOpenAPIHasEveryFunctionAndNothingElse: the document's function
+// operations are exactly the functions /api/help lists, each at its own
+// path with POST and GET; its other paths are the API's own description
+// and liveness check.
+func TestOpenAPIHasEveryFunctionAndNothingElse(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t)
+	var help struct {
+		Functions []struct {
+			Name string `json:"name"`
+		} `json:"functions"`
+	}
+	json.Unmarshal(env.do(httptest.NewRequest(http.MethodGet, "/api/help", nil)).Result, &help)
+	var listed []string
+	for _, fn := range help.Functions {
+		listed = append(listed, "/api/"+fn.Name)
+	}
+	var functions, others []string
+	for path, item := range contract.model.Paths.PathItems.FromOldest() {
+		post, get := item.Post, item.Get
+		if post != nil && slices.Contains(post.Tags, "functions") {
+			functions = append(functions, path)
+			if get == nil || !slices.Contains(get.Tags, "functions") || post.OperationId != strings.TrimPrefix(path, "/api/") {
+				t.Errorf("%s: want POST and GET, with the function's name as the POST's operationId", path)
+			}
+			continue
+		}
+		others = append(others, path)
+	}
+	slices.Sort(listed)
+	slices.Sort(functions)
+	slices.Sort(others)
+	if !slices.Equal(functions, listed) {
+		t.Errorf("the document's functions %v, /api/help's %v", functions, listed)
+	}
+	if want := []string{"/api/help", "/api/help/{function}", "/api/openapi.json", "/api/ping"}; !slices.Equal(others, want) {
+		t.Errorf("the document's other paths %v, want %v", others, want)
+	}
+}
+
+// TestContractCatchesDrift: the check fails an answer the document does
+// not describe, a request it refuses that the server took, and a path it
+// does not have answered as if it did.
+func TestContractCatchesDrift(t *testing.T) {
+	t.Parallel()
+	loadContract(t)
+	exchange := func(method, target, body string, status int, answer string) error {
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		rec.Header().Set("Content-Type", "application/json")
+		rec.WriteHeader(status)
+		rec.WriteString(answer)
+		return checkContract(req, []byte(body), rec)
+	}
+	login := `{"auth": {"username": "alice", "password": "password-alice"}}`
+	for _, c := range []struct {
+		name, method, target, body string
+		status                     int
+		answer                     string
+		breach                     bool
+	}{
+		{"as described", "POST", "/api/login", login, 200, `{"success":true,"result":{"username":"alice","memberships":[],"admin":false,"auth":"tk-x","next_cursor":null}}`, false},
+		{"a result field missing", "POST", "/api/login", login, 200, `{"success":true,"result":{"username":"alice","memberships":[],"admin":false}}`, true},
+		{"a result field too many", "POST", "/api/create_organization", `{"organization_name": "A"}`, 200, `{"success":true,"result":{"organization_id":1,"organization_name":"A","extra":1}}`, true},
+		{"a status not listed", "POST", "/api/fetch_memberships", `{}`, 410, `{"success":false,"error":"Gone.","code":"gone"}`, true},
+		{"a code not of its status", "POST", "/api/invite_user_to_organization", `{}`, 404, `{"success":false,"error":"No.","code":"conflict"}`, true},
+		{"a refused request taken", "POST", "/api/login", `{"auth": {"api_key": "sk-x"}}`, 200, `{"success":true,"result":{"username":"alice","memberships":[],"admin":false,"auth":"tk-x","next_cursor":null}}`, true},
+		{"an unknown argument taken", "POST", "/api/fetch_memberships", `{"return_subset": "all", "colour": "red"}`, 200, `{"success":true,"result":{"memberships":[],"admin":false,"next_cursor":null}}`, true},
+		{"an unknown path answered", "POST", "/api/invite_everyone", `{}`, 200, `{"success":true}`, true},
+		{"an unknown path refused", "POST", "/api/invite_everyone", `{}`, 404, `{"success":false,"error":"No such function.","code":"not_found"}`, false},
+		{"a wrong method refused", "DELETE", "/api/login", ``, 405, `{"success":false,"error":"Use GET or POST.","code":"invalid_request"}`, false},
+	} {
+		err := exchange(c.method, c.target, c.body, c.status, c.answer)
+		if (err != nil) != c.breach {
+			t.Errorf("%s: breach %v, want %v: %v", c.name, err != nil, c.breach, err)
+		}
+	}
+}
+
+// TestOpenAPIListsArePaged: the document describes every list as the
+// server pages it: limit and cursor among the arguments, next_cursor
+// (a string, or null on the last page) always in the result.
+func TestOpenAPIListsArePaged(t *testing.T) {
+	t.Parallel()
+	loadContract(t)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Required   []string                   `json:"required"`
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(contract.spec, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		paged bool // takes limit and cursor
+	}{
+		{"FetchMemberships", true},
+		{"FetchMembershipsOfOrganization", true},
+		{"FetchOrganizationAuditLog", true},
+		{"Login", false},
+		{"AddUser", false},
+	} {
+		result := doc.Components.Schemas[c.name+"Result"]
+		var next struct {
+			Type []string `json:"type"`
+		}
+		json.Unmarshal(result.Properties["next_cursor"], &next)
+		if !slices.Contains(result.Required, "next_cursor") || !slices.Equal(next.Type, []string{"string", "null"}) {
+			t.Errorf("%sResult: next_cursor required %v, type %v; want required, string or null", c.name, result.Required, next.Type)
+		}
+		args := doc.Components.Schemas[c.name+"Arguments"]
+		if _, limit := args.Properties["limit"]; c.paged && (!limit || args.Properties["cursor"] == nil) {
+			t.Errorf("%sArguments: no limit or cursor among %v", c.name, args.Properties)
+		}
+	}
+}
