@@ -10,7 +10,7 @@ import (
 // auditPageSQL reads an organization's audit events older than an id,
 // newest first, by keyset over the table's key (organization_id, id): ?1
 // the organization, ?2 the id bound (exclusive). A page reads the rows it
-// needs and no more (see skipRows on LIMIT).
+// needs and no more (see sqliteSkipRows on LIMIT).
 const auditPageSQL = `
 	SELECT id, organization_id, time, actor, action, target, role, old_role, old_name
 	FROM audit_events WHERE organization_id = ?1 AND id < ?2 ORDER BY id DESC`

@@ -159,6 +159,12 @@ type DB struct {
 	// pools of concurrent connections.
 	write  *sql.DB
 	read   *sql.DB
+	// shared, on PostgreSQL only, is the pool of the state every node
+	// shares (pg_limits.go): a rate limit is asked inside a write
+	// transaction that holds a connection of write, and may be one of as
+	// many such transactions as write has connections (waiting for their
+	// turn, see updateQueued), so it must never wait for write.
+	shared *sql.DB
 	ttl    time.Duration
 	now    func() time.Time
 	log    *slog.Logger
@@ -324,7 +330,11 @@ func (db *DB) Close() error {
 	if db.keyLookup != nil {
 		db.keyLookup.Close()
 	}
-	return errors.Join(db.read.Close(), db.write.Close())
+	var shared error
+	if db.shared != nil {
+		shared = db.shared.Close()
+	}
+	return errors.Join(db.read.Close(), db.write.Close(), shared)
 }
 
 // Ping checks that a read works.

@@ -612,7 +612,11 @@ func TestAPIKeyChecksAreRemembered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw := dbtest.Raw(t, path)
+	raw, err := db.OpenRaw(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 	if _, err := raw.Exec(`DELETE FROM api_keys WHERE title = 'two'`); err != nil {
 		t.Fatal(err)
 	}

@@ -15,12 +15,11 @@ var CheapArgon2 = Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, Salt
 func (db *DB) SeedMembers(ctx context.Context, orgID int64, n int) error {
 	return db.update(ctx, func(tx *Tx) error {
 		for i := range n {
-			res, err := tx.ExecContext(ctx, `INSERT INTO users (username, password_hash, created) VALUES (?, '!', ?)`,
-				fmt.Sprintf("member%05d", i), unix(tx.now))
-			if err != nil {
+			var id int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO users (username, password_hash, created) VALUES (?, '!', ?) RETURNING id`,
+				fmt.Sprintf("member%05d", i), unix(tx.now)).Scan(&id); err != nil {
 				return err
 			}
-			id, _ := res.LastInsertId()
 			role := []string{"admin", "member", "member", "viewer"}[i%4]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (organization_id, user_id, username, role, status, created, accepted) VALUES (?, ?, ?, ?, 'active', ?, ?)`,
 				orgID, id, fmt.Sprintf("member%05d", i), role, unix(tx.now), unix(tx.now)); err != nil {

@@ -158,7 +158,7 @@ func TestIdempotentAbandonedClaim(t *testing.T) {
 	alice := MustCreateUser(t, d, "alice")
 	err := d.Update(ctx, func(tx *db.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (user_id, key, fingerprint, claim, lease_until, created, expires)
-			VALUES (?, 'k', CAST('f' AS BLOB), x'00', ?, ?, ?)`, alice.UserID, clk.Now().Add(idemLease).Unix(), clk.Now().Unix(), clk.Now().Add(guildhall.IdempotencyTTL).Unix())
+			VALUES (?, 'k', ?, ?, ?, ?, ?)`, alice.UserID, []byte("f"), []byte{0}, clk.Now().Add(idemLease).Unix(), clk.Now().Unix(), clk.Now().Add(guildhall.IdempotencyTTL).Unix())
 		return err
 	})
 	if err != nil {

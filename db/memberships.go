@@ -16,7 +16,7 @@ import (
 // userMembershipArm reads one status of a user's memberships after an
 // id: ?1 the user, ?2 the id bound (exclusive), ?3 now. Open invitations
 // are those not yet expired. A page reads the rows it needs and no more
-// (see skipRows on LIMIT).
+// (see sqliteSkipRows on LIMIT).
 func userMembershipArm(status guildhall.Status) string {
 	cond := `m.status = 'active'`
 	if status == guildhall.StatusPending {

@@ -88,14 +88,14 @@ func (l *sharedRateLimiter) allow(ctx context.Context, key string, now time.Time
 	}
 	l.sweep(ctx, now)
 	var tat int64
-	err := l.db.write.QueryRowContext(ctx, allowEventSQL, l.name, key, now.UnixNano(), int64(l.interval), int64(l.tolerance)).Scan(&tat)
+	err := l.db.shared.QueryRowContext(ctx, allowEventSQL, l.name, key, now.UnixNano(), int64(l.interval), int64(l.tolerance)).Scan(&tat)
 	if err == nil {
 		return 0, nil
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return 0, l.db.storageError(ctx, "rate limit", err)
 	}
 	// Refused: the wait is until the arrival time falls within the burst.
-	err = l.db.read.QueryRowContext(ctx, `SELECT tat FROM rate_limits WHERE name = $1 AND key = $2`, l.name, key).Scan(&tat)
+	err = l.db.shared.QueryRowContext(ctx, `SELECT tat FROM rate_limits WHERE name = $1 AND key = $2`, l.name, key).Scan(&tat)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, l.db.storageError(ctx, "rate limit", err)
 	}
@@ -109,7 +109,7 @@ func (l *sharedRateLimiter) sweep(ctx context.Context, now time.Time) {
 	if !claimSweep(&l.sweptAt, now) {
 		return
 	}
-	if _, err := l.db.write.ExecContext(ctx, `DELETE FROM rate_limits WHERE name = $1 AND tat < $2`, l.name, now.UnixNano()); err != nil {
+	if _, err := l.db.shared.ExecContext(ctx, `DELETE FROM rate_limits WHERE name = $1 AND tat < $2`, l.name, now.UnixNano()); err != nil {
 		l.db.log.WarnContext(ctx, "sweep rate limits", "limit", l.name, "err", err)
 	}
 }
@@ -174,7 +174,7 @@ func (t *sharedLoginThrottle) update(ctx context.Context, now time.Time, judge f
 	keys = slices.DeleteFunc(keys, func(k string) bool { return k == "" })
 	slices.Sort(keys)
 	return t.db.retrying(ctx, func(int) (string, error) {
-		tx, err := t.db.write.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+		tx, err := t.db.shared.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			return "begin", err
 		}
@@ -239,7 +239,7 @@ func (t *sharedLoginThrottle) sweep(ctx context.Context, now time.Time) {
 	}
 	forgotten := now.Add(-max(loginFailureWindow, loginLockout)).UnixNano()
 	abandoned := now.Add(-loginAttemptAbandoned).UnixNano()
-	if _, err := t.db.write.ExecContext(ctx, `
+	if _, err := t.db.shared.ExecContext(ctx, `
 		DELETE FROM login_attempts WHERE last_failure < $1 AND (in_flight = 0 OR last_begin < $2)`,
 		forgotten, abandoned); err != nil {
 		t.db.log.WarnContext(ctx, "sweep the login throttle", "err", err)

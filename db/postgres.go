@@ -46,6 +46,7 @@ var postgresDialect = &dialect{
 	uniqueViolation: func(err error) bool { return pgCode(err) == "23505" }, // unique_violation
 	retryable:       postgresRetryable,
 	unavailable:     postgresUnavailable,
+	lists:           newMemberListSQL(postgresSkipRows, postgresUsernameSearch, likeContaining),
 	sharedState:     true,
 }
 
@@ -75,9 +76,15 @@ func (db *DB) openPostgres(ctx context.Context, url string, opts Options) error 
 		pool.SetMaxOpenConns(opts.ReadConns)
 		pool.SetMaxIdleConns(opts.ReadConns)
 	}
+	// A third, smaller pool for the shared limits (DB.shared): each of
+	// their statements is one short autocommitted write.
+	db.shared = stdlib.OpenDB(*cfg)
+	db.shared.SetMaxOpenConns(max(2, opts.ReadConns/2))
+	db.shared.SetMaxIdleConns(max(2, opts.ReadConns/2))
 	fail := func(err error) error {
 		db.write.Close()
 		db.read.Close()
+		db.shared.Close()
 		return err
 	}
 	var version string
@@ -157,11 +164,22 @@ func pgCode(err error) string {
 }
 
 // postgresRetryable: serialization_failure, which SERIALIZABLE raises in
-// the transaction that would break the serial order, and deadlock_detected.
+// the transaction that would break the serial order, deadlock_detected,
+// and a unique_violation of the audit trail's key: two transactions that
+// number an event of one organization at once (auditEventSQL) both take
+// the next id, and the one that commits second has lost a race, not met a
+// conflict of the request's making. PostgreSQL reports it as a
+// serialization failure when it can tell, but not always.
 func postgresRetryable(err error) bool {
-	switch pgCode(err) {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
 	case "40001", "40P01":
 		return true
+	case "23505":
+		return pe.ConstraintName == "audit_events_pkey"
 	}
 	return false
 }

@@ -28,6 +28,7 @@ var sqliteDialect = &dialect{
 	uniqueViolation: sqliteUniqueViolation,
 	retryable:       func(error) bool { return false },
 	unavailable:     sqliteUnavailable,
+	lists:           newMemberListSQL(sqliteSkipRows, sqliteUsernameSearch, ftsPhrase),
 }
 
 // sqliteUniqueViolation reports whether err is SQLite's UNIQUE (or PRIMARY

@@ -439,22 +439,3 @@ func copyFile(dst, src string) error {
 	return out.Close()
 }
 
-// Raw opens source (a file path or a URL, as NewSource returns it) beside
-// the service, for a test that reads or changes rows behind the service's
-// back; it is closed when the test ends. The SQL the test runs through it
-// must be valid on both backends, or the test SQLite only.
-func Raw(tb testing.TB, source string) *sql.DB {
-	tb.Helper()
-	var raw *sql.DB
-	var err error
-	if db.IsPostgresURL(source) {
-		raw, err = sql.Open("pgx", source)
-	} else {
-		raw, err = sql.Open("sqlite", db.DSN(source))
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { raw.Close() })
-	return raw
-}
