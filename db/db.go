@@ -157,8 +157,8 @@ type DB struct {
 	// IMMEDIATE via _txlock) and read a pool of read-only connections
 	// beside it (WAL lets them run during a write). On PostgreSQL both are
 	// pools of concurrent connections.
-	write  *sql.DB
-	read   *sql.DB
+	write *sql.DB
+	read  *sql.DB
 	// shared, on PostgreSQL only, is the pool of the state every node
 	// shares (pg_limits.go): a rate limit is asked inside a write
 	// transaction that holds a connection of write, and may be one of as

@@ -282,8 +282,11 @@ func (db *DB) invite(ctx context.Context, tx *Tx, a guildhall.Actor, org guildha
 	// one no longer counts), if they hold fewer open invitations than the
 	// per-user cap. A live invitation or a membership is left alone, and
 	// nothing is written: the UNIQUE constraint on (organization, user)
-	// decides, whatever races beside it; the writer is one, so the cap is
-	// counted and the row written with nothing between them.
+	// decides, whatever races beside it. On SQLite the writer is one, so
+	// the cap is counted and the row written with nothing between them; on
+	// PostgreSQL two invitations of one user from two organizations (two
+	// queues) may count at once, and SERIALIZABLE fails one of them, which
+	// runs again and counts the other's row.
 	expires := tx.now.Add(db.ttl)
 	res, err := tx.ExecContext(ctx, inviteSQL, org.ID, username, string(role), a.UserID, unix(tx.now), unix(expires), db.maxPendingInvitesPerUser, a.Username)
 	if err != nil {

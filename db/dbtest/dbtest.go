@@ -438,4 +438,3 @@ func copyFile(dst, src string) error {
 	}
 	return out.Close()
 }
-
