@@ -90,26 +90,32 @@ func TestMigrateFromReleasedSchema(t *testing.T) {
 // (00007_member_lists.sql); the schema before it is today's release.
 const memberListsMigration = 7
 
-// buildSchemaBefore applies the embedded migrations numbered below
-// version to a new database at path, as the release before it left it,
-// and returns the database, raw.
-func buildSchemaBefore(t *testing.T, path string, version int64) *sql.DB {
+// buildSchemaBefore applies the run's backend's embedded migrations
+// numbered below version to a new database at source (a file path or an
+// empty PostgreSQL database), as the release before it left it, and
+// returns the database, raw.
+func buildSchemaBefore(t *testing.T, source string, version int64) *db.Raw {
 	t.Helper()
-	raw, err := sql.Open("sqlite", db.DSN(path))
+	raw, err := db.OpenRaw(source)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { raw.Close() })
+	fsys, dialect := migrations.SQLite, goose.DialectSQLite3
+	if raw.Postgres() {
+		fsys, dialect = migrations.Postgres, goose.DialectPostgres
+	}
 	old := fstest.MapFS{}
-	files, _ := fs.Glob(migrations.SQLite, "*.sql")
+	files, _ := fs.Glob(fsys, "*.sql")
 	for _, name := range files {
 		var v int64
 		fmt.Sscanf(name, "%05d_", &v)
 		if v < version {
-			body, _ := fs.ReadFile(migrations.SQLite, name)
+			body, _ := fs.ReadFile(fsys, name)
 			old[name] = &fstest.MapFile{Data: body}
 		}
 	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, old)
+	provider, err := goose.NewProvider(dialect, raw.DB, old)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +131,14 @@ func buildSchemaBefore(t *testing.T, path string, version int64) *sql.DB {
 // list reads in the order the rules give, with the right counts; a search
 // finds the names made before; new writes keep the counts; and what
 // migration 6 stored (a sign-in token, an idempotent write's answer)
-// still works.
+// still works. It runs on the run's backend: each has its migration 7.
 func TestMigrateToMemberLists(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "released.db")
+	if dbtest.Postgres() {
+		path = dbtest.NewPostgres(t, "")
+	}
 	raw := buildSchemaBefore(t, path, memberListsMigration)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	day := int64(24 * 3600)
@@ -187,6 +196,13 @@ func TestMigrateToMemberLists(t *testing.T) {
 	if _, err := raw.Exec(`INSERT INTO idempotency_keys (user_id, key, fingerprint, claim, lease_until, status, body, created, expires) VALUES (1, ?, ?, ?, ?, 200, ?, ?, ?)`,
 		stored.Key, stored.Fingerprint, []byte("claim"), now.Unix()-day, []byte(`{"success":true}`), now.Unix()-day, now.Unix()+day); err != nil {
 		t.Fatal(err)
+	}
+	if raw.Postgres() { // the rows above chose their ids: the next ones follow them
+		for _, table := range []string{"users", "organizations"} {
+			if _, err := raw.Exec(`SELECT setval(pg_get_serial_sequence('` + table + `', 'id'), (SELECT max(id) FROM ` + table + `))`); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	raw.Close()
 
