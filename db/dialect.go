@@ -47,7 +47,8 @@ type dialect struct {
 	// pool, and returns the connection and the lock's release (see
 	// DB.updateQueued).
 	enqueue func(ctx context.Context, pool *sql.DB, queue writeQueue) (*sql.Conn, func(), error)
-	// lists is the backend's SQL for the member lists (member_list_sql.go).
+	// lists is the backend's SQL for the lists read a page at a time
+	// (member_list_sql.go).
 	lists *memberListSQL
 	// sharedState says several nodes share the database: the rate limits
 	// and the login throttle must then live in it (pg_limits.go), not in

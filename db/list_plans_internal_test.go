@@ -133,7 +133,7 @@ func TestListQueryPlans(t *testing.T) {
 		}
 	})
 	t.Run("a user's memberships", func(t *testing.T) {
-		for subset, q := range userMembershipsSQL {
+		for subset, q := range sqliteDialect.lists.userMemberships {
 			p := check(t, q, "SEARCH m USING INDEX memberships_user_status (user_id=? AND status=? AND rowid>?)")
 			if subset == guildhall.SubsetAll && !strings.Contains(p, "MERGE (UNION ALL)") {
 				t.Errorf("all memberships: the statuses are not merged:\n%s", p)
@@ -142,7 +142,7 @@ func TestListQueryPlans(t *testing.T) {
 		check(t, openInvitationSQL, "SEARCH m USING INDEX sqlite_autoindex_memberships_1 (organization_id=? AND user_id=?)")
 	})
 	t.Run("the audit trail", func(t *testing.T) {
-		check(t, auditPageSQL, "SEARCH audit_events USING PRIMARY KEY (organization_id=? AND id<?)")
+		check(t, sqliteDialect.lists.auditPage, "SEARCH audit_events USING PRIMARY KEY (organization_id=? AND id<?)")
 		check(t, auditEventSQL, "SEARCH audit_events USING PRIMARY KEY (organization_id=?)")
 	})
 	t.Run("a search", func(t *testing.T) {

@@ -67,8 +67,10 @@ func (e expiryMode) sql(now int) string {
 	return ""
 }
 
-// memberListSQL is one backend's SQL for the member lists, built once
-// per backend (the dialect's lists).
+// memberListSQL is one backend's SQL for the lists read a page at a time
+// (an organization's members, a user's memberships, the audit trail),
+// built once per backend (the dialect's lists) from the few parts in
+// which the backends differ.
 type memberListSQL struct {
 	// skipRows is the clause that ends a page's query: it skips ?offset
 	// rows before the first, and bounds the rows read at ?limit where the
@@ -83,11 +85,16 @@ type memberListSQL struct {
 	// merges caches mergeSQL by its arms and directions: the filters make
 	// a few dozen shapes in all.
 	merges sync.Map
+	// userMemberships and auditPage are a user's memberships
+	// (memberships.go) and the audit trail (audit.go), a page at a time.
+	userMemberships map[guildhall.MembershipSubset]string
+	auditPage       string
 }
 
 // newMemberListSQL builds a backend's member-list SQL from its parts.
 func newMemberListSQL(skipRows func(limit, offset int) string, usernameSearch string, searchArg func(string) string) *memberListSQL {
 	l := &memberListSQL{skipRows: skipRows, usernameSearch: usernameSearch, searchArg: searchArg, segments: map[segmentQuery]string{}}
+	l.userMemberships, l.auditPage = l.userMembershipsSQL(), l.auditPageSQL()
 	for _, st := range []guildhall.Status{guildhall.StatusPending, guildhall.StatusActive} {
 		for _, e := range []expiryMode{anyExpiry, liveOnly, expiredOnly} {
 			for _, back := range []bool{false, true} {
