@@ -4,9 +4,9 @@ ADDR    ?= 127.0.0.1:8000
 DB      ?= ./guildhall.db
 BIN     := bin/guildhall
 
-.PHONY: run test build generate bench fuzz lint clean
+.PHONY: run test test-postgres build generate bench bench-postgres fuzz lint clean
 
-run: ## start the server on $(ADDR) with $(DB) (created on first run)
+run: ## start the server on $(ADDR) with $(DB) (created on first run; a postgres:// URL works too)
 	$(GO) run ./cmd/guildhall serve --addr $(ADDR) --db $(DB)
 
 # The race detector also turns on checkptr, which checks every unsafe.Pointer
@@ -16,8 +16,20 @@ run: ## start the server on $(ADDR) with $(DB) (created on first run)
 # detector itself stays on everywhere.
 TESTFLAGS ?= -race -count=1 -gcflags='modernc.org/...=-d=checkptr=0'
 
-test: ## every test, with the race detector
+# With GUILDHALL_TEST_POSTGRES set (a PostgreSQL URL on which the tests may
+# create databases), the first pass also runs the tests of several servers
+# on one database, and the db and handlers tests run a second time, on
+# PostgreSQL (see db/dbtest).
+test: ## every test, with the race detector; on PostgreSQL too when GUILDHALL_TEST_POSTGRES is set
 	GORACE=atexit_sleep_ms=0 $(GO) test $(TESTFLAGS) ./...
+	@if [ -n "$$GUILDHALL_TEST_POSTGRES" ]; then \
+		echo "GUILDHALL_TEST_BACKEND=postgres $(GO) test $(TESTFLAGS) ./db/... ./handlers"; \
+		GUILDHALL_TEST_BACKEND=postgres GORACE=atexit_sleep_ms=0 $(GO) test $(TESTFLAGS) ./db/... ./handlers; \
+	fi
+
+test-postgres: ## make test with a throwaway PostgreSQL cluster (.ci/postgres), stopped at the end
+	@dir=$$(mktemp -d) && trap '.ci/postgres stop "'"$$dir"'"; rm -rf "'"$$dir"'"' EXIT && \
+		url=$$(.ci/postgres start "$$dir") && GUILDHALL_TEST_POSTGRES="$$url" $(MAKE) test
 
 build: generate
 	$(GO) build -o $(BIN) ./cmd/guildhall
@@ -25,8 +37,12 @@ build: generate
 generate: ## regenerate *_templ.go from views/*.templ
 	$(GO) tool templ generate
 
-bench: build ## measure the server against the machine's ceilings (see docs/PERFORMANCE.md)
+bench: build ## measure the server against the machine's ceilings (see docs/PERFORMANCE.md); BENCHFLAGS='-db postgres://...' adds PostgreSQL
 	$(GO) run ./cmd/guildhall-bench -bin $(BIN) $(BENCHFLAGS)
+
+bench-postgres: ## make bench with -db on a throwaway PostgreSQL cluster, durable as SQLite's synchronous=FULL (.ci/postgres)
+	@dir=$$(mktemp -d) && trap '.ci/postgres stop "'"$$dir"'"; rm -rf "'"$$dir"'"' EXIT && \
+		url=$$(.ci/postgres start "$$dir" durable) && $(MAKE) bench BENCHFLAGS="$(BENCHFLAGS) -db $$url"
 
 FUZZTIME ?= 30s
 fuzz: ## run each fuzz target for $(FUZZTIME); the corpora under testdata/ also run in make test

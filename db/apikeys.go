@@ -157,13 +157,8 @@ func (db *DB) CreateAPIKey(ctx context.Context, a guildhall.Actor, title string)
 	k := guildhall.APIKey{Title: title, Preview: apiKeyPreview(secret)}
 	err = db.update(ctx, func(tx *Tx) error {
 		k.Created = tx.now
-		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (user_id, title, key_hash, preview, created) VALUES (?, ?, ?, ?, ?)`,
-			a.UserID, title, hashAPIKey(secret), k.Preview, unix(tx.now))
-		if err != nil {
-			return err
-		}
-		k.ID, err = res.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx, `INSERT INTO api_keys (user_id, title, key_hash, preview, created) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			a.UserID, title, hashAPIKey(secret), k.Preview, unix(tx.now)).Scan(&k.ID)
 	})
 	if err != nil {
 		return guildhall.APIKey{}, "", err

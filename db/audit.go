@@ -9,11 +9,15 @@ import (
 
 // auditPageSQL reads an organization's audit events older than an id,
 // newest first, by keyset over the table's key (organization_id, id): ?1
-// the organization, ?2 the id bound (exclusive). A page reads the rows it
-// needs and no more (see skipRows on LIMIT).
-const auditPageSQL = `
+// the organization, ?2 the id bound (exclusive), ?3 and ?4 the most rows
+// to read and the rows to skip (none), where the backend's skipRows uses
+// them. A page reads the rows it needs and no more (see sqliteSkipRows on
+// LIMIT).
+func (l *memberListSQL) auditPageSQL() string {
+	return `
 	SELECT id, organization_id, time, actor, action, target, role, old_role, old_name
-	FROM audit_events WHERE organization_id = ?1 AND id < ?2 ORDER BY id DESC`
+	FROM audit_events WHERE organization_id = ?1 AND id < ?2 ORDER BY id DESC` + l.skipRows(3, 4)
+}
 
 // ListAuditLog returns one page of an organization's audit events, newest
 // first, with the cursor to the older ones, to those
@@ -65,7 +69,7 @@ func (tx *Tx) auditPage(ctx context.Context, orgID int64, q guildhall.AuditQuery
 	if cur != nil {
 		before = cur.ID
 	}
-	rows, err := tx.QueryContext(ctx, auditPageSQL, orgID, before)
+	rows, err := tx.QueryContext(ctx, tx.dialect.lists.auditPage, orgID, before, q.Limit+1, 0)
 	if err != nil {
 		return page, err
 	}

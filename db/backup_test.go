@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"guildhall/db"
+	"guildhall/db/dbtest"
 )
 
 // TestBackup copies a database that is open, refuses to overwrite a file
 // unless told, and never leaves a partial file behind. Copying while a
 // server writes is cmd/guildhall's TestBackupWhileServing.
 func TestBackup(t *testing.T) {
+	dbtest.SQLiteOnly(t, "backup of a SQLite file (PostgreSQL has pg_dump)")
 	ctx := context.Background()
 	d, _, path := MustOpenDBWith(t, db.Options{})
 	owner := MustCreateUser(t, d, "olivia")

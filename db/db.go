@@ -1,6 +1,8 @@
-// Package db is Guildhall's service over SQLite: it opens the database with
-// checked pragmas, applies the embedded migrations, and implements every
-// operation of the API as one transaction with its authorization inside.
+// Package db is Guildhall's service: it opens the database (a SQLite file
+// with checked pragmas, or PostgreSQL for more than one node), applies the
+// embedded migrations, and implements every operation of the API as one
+// transaction with its authorization inside. The operations are written
+// once for both backends; each backend supplies only its SQL (dialect.go).
 package db
 
 import (
@@ -9,17 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"guildhall"
-	"guildhall/db/migrations"
 )
 
 // Pragmas every connection gets through the DSN, so that each pooled
@@ -64,7 +64,7 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives internal errors.
 	Logger *slog.Logger
-	// ReadConns bounds the reader pool.
+	// ReadConns bounds the reader pool (on PostgreSQL, the writer pool too).
 	ReadConns int
 	// Argon2 sets the password hashing cost.
 	Argon2 Argon2Params
@@ -81,10 +81,12 @@ type Options struct {
 	// SignupRate is how many sign-ups one client address may make an hour (0: no limit).
 	SignupRate int
 	// LoginThrottleMaxKeys bounds the usernames and addresses the login
-	// throttle remembers (see throttle.go).
+	// throttle remembers in memory (see throttle.go). On PostgreSQL the
+	// throttle is a table, with room for every key.
 	LoginThrottleMaxKeys int
 	// GroupCommit commits concurrent write operations together, one
-	// savepoint each (see groupcommit.go).
+	// savepoint each (see groupcommit.go). SQLite only: PostgreSQL runs
+	// many write transactions at once, and ignores it.
 	GroupCommit bool
 	// Observer, if set, is told of group commits and of every refusal by
 	// a limit, for the metrics (see observe.go).
@@ -150,14 +152,25 @@ func (o Options) withDefaults() (Options, error) {
 // DB is the service: every exported method is one operation, run in one
 // transaction, with authorization checked inside it.
 type DB struct {
-	path   string
-	write  *sql.DB // one connection: SQLite has one writer; BEGIN IMMEDIATE via _txlock
-	read   *sql.DB // a pool of read-only connections beside it (WAL lets them run during a write)
+	dialect *dialect // the backend's SQL (dialect.go)
+	// On SQLite, write is one connection (SQLite has one writer; BEGIN
+	// IMMEDIATE via _txlock) and read a pool of read-only connections
+	// beside it (WAL lets them run during a write). On PostgreSQL both are
+	// pools of concurrent connections.
+	write *sql.DB
+	read  *sql.DB
+	// shared, on PostgreSQL only, is the pool of the state every node
+	// shares (pg_limits.go): a rate limit is asked inside a write
+	// transaction that holds a connection of write, and may be one of as
+	// many such transactions as write has connections (waiting for their
+	// turn, see updateQueued), so it must never wait for write.
+	shared *sql.DB
 	ttl    time.Duration
 	now    func() time.Time
 	log    *slog.Logger
 	hasher *hasher
-	// throttle counts failed password logins (see throttle.go).
+	// throttle counts failed password logins (see throttle.go; on
+	// PostgreSQL, pg_limits.go).
 	throttle loginLimiter
 
 	signupClosed bool
@@ -177,35 +190,59 @@ type DB struct {
 	// search bounds the work of a member search (members_page.go).
 	search searchLimits
 
-	writeStmts, readStmts *stmtCache      // prepared statements of each pool
+	writeStmts, readStmts *stmtCache      // prepared statements of each pool (SQLite; pgx keeps its own)
 	keyLookup             *sql.Stmt       // keyLookupSQL on the readers (apikeys.go)
 	keys                  *keyCache       // API keys recently checked (apikeys.go)
 	committer             *groupCommitter // nil unless Options.GroupCommit
 	observer              Observer        // never nil: noObserver without Options.Observer
+	// begun, if set, is called as each write transaction begins (and as
+	// each retry of one does): a test hook (export_test.go) that lets
+	// transactions on PostgreSQL overlap as a test chooses.
+	begun func(ctx context.Context, tx *Tx, attempt int) error
 }
 
-// Open opens (creating if needed) the SQLite database at path, checks its
-// pragmas and applies pending migrations.
-func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+// Open opens the database source names and applies pending migrations.
+// A source starting with postgres:// or postgresql:// is a PostgreSQL
+// database (see IsPostgresURL); anything else is the path of a SQLite
+// file, created if needed, whose pragmas are checked.
+func Open(ctx context.Context, source string, opts Options) (*DB, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, ttl: opts.InviteTTL, tokenTTL: opts.TokenTTL, now: opts.Now, log: opts.Logger, hasher: newHasher(opts.Argon2),
-		throttle: newLoginThrottle(opts.LoginThrottleMaxKeys), signupClosed: opts.SignupClosed, search: defaultSearchLimits,
-		keys: newKeyCache()}
+	db := &DB{dialect: dialectFor(source), ttl: opts.InviteTTL, tokenTTL: opts.TokenTTL, now: opts.Now, log: opts.Logger,
+		hasher: newHasher(opts.Argon2), signupClosed: opts.SignupClosed, search: defaultSearchLimits, keys: newKeyCache()}
 	db.maxPendingInvites, db.maxPendingInvitesPerUser = opts.MaxPendingInvites, opts.MaxPendingInvitesPerUser
-	db.inviteRatePerMinute, db.inviteRate = opts.InviteRate, newRateLimiter(opts.InviteRate, time.Minute)
-	db.orgRatePerHour, db.orgRate = opts.OrganizationRate, newRateLimiter(opts.OrganizationRate, time.Hour)
-	db.signupRatePerHour, db.signupRate = opts.SignupRate, newRateLimiter(opts.SignupRate, time.Hour)
+	if db.dialect.sharedState {
+		err = db.openPostgres(ctx, source, opts)
+	} else {
+		err = db.openSQLite(ctx, source, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if db.keyLookup, err = db.read.PrepareContext(ctx, db.dialect.text(keyLookupSQL)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare the key lookup: %w", err)
+	}
+	db.throttle = db.newLoginLimiterFor(opts.LoginThrottleMaxKeys)
+	db.inviteRatePerMinute, db.inviteRate = opts.InviteRate, db.newRateLimiterFor(limitInvite, opts.InviteRate, time.Minute)
+	db.orgRatePerHour, db.orgRate = opts.OrganizationRate, db.newRateLimiterFor(limitOrganization, opts.OrganizationRate, time.Hour)
+	db.signupRatePerHour, db.signupRate = opts.SignupRate, db.newRateLimiterFor(limitSignup, opts.SignupRate, time.Hour)
 	db.observer = noObserver{}
 	if opts.Observer != nil {
 		db.observer = opts.Observer
 		db.observeLimits(opts.Observer)
 	}
+	return db, nil
+}
 
+// openSQLite opens the one writer connection and the reader pool on the
+// SQLite file at path, checks their pragmas and applies pending migrations.
+func (db *DB) openSQLite(ctx context.Context, path string, opts Options) error {
+	var err error
 	if db.write, err = sql.Open("sqlite", DSN(path, "_txlock=immediate")); err != nil {
-		return nil, fmt.Errorf("open writer: %w", err)
+		return fmt.Errorf("open writer: %w", err)
 	}
 	db.write.SetMaxOpenConns(1)
 	db.write.SetMaxIdleConns(1)
@@ -216,33 +253,29 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// which the read-only connections then find in place.
 	if err := checkPragmas(ctx, db.write); err != nil {
 		db.write.Close()
-		return nil, err
+		return err
 	}
-	if err := migrate(ctx, db.write); err != nil {
+	if err := migrate(ctx, db.write, sqliteDialect); err != nil {
 		db.write.Close()
-		return nil, err
+		return err
 	}
 
 	if db.read, err = sql.Open("sqlite", DSN(path, "_pragma=query_only(1)")); err != nil {
 		db.write.Close()
-		return nil, fmt.Errorf("open readers: %w", err)
+		return fmt.Errorf("open readers: %w", err)
 	}
 	db.read.SetMaxOpenConns(opts.ReadConns)
 	db.read.SetMaxIdleConns(opts.ReadConns)
 	db.read.SetConnMaxIdleTime(0)
 	if err := checkPragmas(ctx, db.read); err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
 	db.writeStmts, db.readStmts = newStmtCache(db.write), newStmtCache(db.read)
-	if db.keyLookup, err = db.read.PrepareContext(ctx, keyLookupSQL); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("prepare the key lookup: %w", err)
-	}
 	if opts.GroupCommit {
 		db.committer = newGroupCommitter(db)
 	}
-	return db, nil
+	return nil
 }
 
 // DSN builds the modernc.org/sqlite data source name for path with
@@ -273,9 +306,9 @@ func checkPragmas(ctx context.Context, pool *sql.DB) error {
 	return nil
 }
 
-// migrate applies the embedded migrations that have not run yet.
-func migrate(ctx context.Context, pool *sql.DB) error {
-	provider, err := goose.NewProvider(goose.DialectSQLite3, pool, migrations.FS)
+// migrate applies the backend's embedded migrations that have not run yet.
+func migrate(ctx context.Context, pool *sql.DB, d *dialect) error {
+	provider, err := goose.NewProvider(d.goose, pool, d.migrations)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -297,7 +330,11 @@ func (db *DB) Close() error {
 	if db.keyLookup != nil {
 		db.keyLookup.Close()
 	}
-	return errors.Join(db.read.Close(), db.write.Close())
+	var shared error
+	if db.shared != nil {
+		shared = db.shared.Close()
+	}
+	return errors.Join(db.read.Close(), db.write.Close(), shared)
 }
 
 // Ping checks that a read works.
@@ -308,8 +345,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // Tx is a transaction with the one timestamp its operation uses throughout.
 type Tx struct {
 	*sql.Tx
-	now   time.Time
-	stmts *stmtCache // the pool's prepared statements (statements.go)
+	dialect *dialect // rewrites each query for the backend (statements.go)
+	now     time.Time
+	stmts   *stmtCache // the pool's prepared statements (statements.go)
 	// bound holds those statements bound to this transaction, by the pool's.
 	bound  map[*sql.Stmt]*sql.Stmt
 	shared bool // one of several operations in a group commit
@@ -319,6 +357,62 @@ type Tx struct {
 	// committed is what must happen once the writes are committed (see
 	// afterCommit).
 	committed []func()
+	// run is the write operation this transaction is one attempt of, when
+	// update may run it again (see writeRun); nil in a read or a group
+	// commit, which are never run again.
+	run *writeRun
+	// asked counts the decisions this attempt has asked for (once).
+	asked int
+	// refusals are the limits that refused something in this attempt, for
+	// the observer once the attempt is known to be the last (refused).
+	refusals []string
+	// lost is a failure met in a savepoint of this transaction for which
+	// the whole transaction must run again (see nested).
+	lost error
+}
+
+// writeRun is one write operation across the attempts of its transaction.
+// On PostgreSQL, update runs a transaction that lost a race to a
+// concurrent one again from its start; fn, and, in an idempotent write,
+// the handler's call, run again. Whatever an attempt did outside the
+// database must then neither be done twice nor be kept from an attempt
+// that did not stand: a rate limit counts the operation's events once, and
+// the observer hears only of the last attempt's refusals.
+type writeRun struct {
+	// decided holds the answers of the decisions made outside the
+	// transaction (Tx.once), in the order the operation asked for them.
+	decided []error
+}
+
+// once returns the answer of decide, a decision taken outside the
+// transaction that counts what it decides (a rate limit), asked once per
+// operation: an attempt run again gets, for its nth question, the answer
+// the first attempt to ask it got. Every attempt asks its questions in the
+// same order, as each runs the same code from the start. A nil tx (no
+// transaction, or one that never runs again) asks decide every time.
+func (tx *Tx) once(decide func() error) error {
+	if tx == nil || tx.run == nil {
+		return decide()
+	}
+	i := tx.asked
+	tx.asked++
+	if i < len(tx.run.decided) {
+		return tx.run.decided[i]
+	}
+	err := decide()
+	tx.run.decided = append(tx.run.decided, err)
+	return err
+}
+
+// refused tells the observer that the limit named limit refused something
+// in this transaction: at once, or, in an attempt that may be run again,
+// once it is known to be the last (see DB.updateQueued).
+func (tx *Tx) refused(limit string) {
+	if tx.run == nil {
+		tx.observer.LimitRefused(limit)
+		return
+	}
+	tx.refusals = append(tx.refusals, limit)
 }
 
 // afterCommit runs fn once tx's writes are committed, before the operation
@@ -338,50 +432,131 @@ func (tx *Tx) runCommitted() {
 	tx.committed = nil
 }
 
-// update runs fn in a write transaction (BEGIN IMMEDIATE on the single
-// writer connection) and commits if fn returns nil. Storage faults become
-// EUNAVAILABLE; everything that is not a *guildhall.Error is logged here
-// and returned as it is, for the caller to show as "internal error".
+// Bounds on running a write transaction again after it lost a race to a
+// concurrent one (PostgreSQL's serialization failures and deadlocks; on
+// SQLite writes take turns and never lose): up to maxWriteAttempts runs,
+// with a random pause between them that grows up to maxRetryPause, so
+// that transactions that collided do not collide again.
+const (
+	maxWriteAttempts = 30
+	firstRetryPause  = time.Millisecond
+	maxRetryPause    = 32 * time.Millisecond
+)
+
+// update runs fn in a write transaction and commits if fn returns nil: on
+// SQLite BEGIN IMMEDIATE on the single writer connection, on PostgreSQL a
+// SERIALIZABLE transaction, run again from the start (fn included) if it
+// lost to a concurrent one, so fn must only set its results, never add to
+// them, and take decisions that count outside the database through
+// Tx.once. Storage faults become EUNAVAILABLE; everything that is not a
+// *guildhall.Error is logged here and returned as it is, for the caller
+// to show as "internal error".
 //
 // Inside Idempotent's run, the transaction is already open: fn then runs
 // in a savepoint of it (see nested), so that the operation's writes and
-// the answer stored for retries commit together.
+// the answer stored for retries commit together. A race lost there is
+// returned untouched, for the enclosing transaction to run again whole.
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.updateQueued(ctx, nil, fn)
+}
+
+// updateQueued is update for an operation that writes what many others
+// may write at the same moment: all invitations to one organization
+// update its count of open invitations. On PostgreSQL such transactions
+// would all run at once and all but one fail and run again, over and
+// over; instead each waits its turn for queue's lock (dialect.enqueue),
+// across every node, before it begins. The lock decides nothing: the
+// transaction is as SERIALIZABLE with it as without it. On SQLite writes
+// take turns anyway, and queue is ignored; so is it inside an enclosing
+// transaction (Idempotent's), whose snapshot is already taken.
+func (db *DB) updateQueued(ctx context.Context, queue *writeQueue, fn func(tx *Tx) error) error {
 	if tx := db.ambient(ctx); tx != nil {
-		if err := tx.nested(ctx, fn); err != nil {
-			return db.storageError(ctx, "update", err)
+		err := tx.nested(ctx, fn)
+		if err == nil || tx.lost != nil {
+			return err
 		}
-		return nil
+		return db.storageError(ctx, "update", err)
 	}
 	if db.committer != nil {
 		return db.committer.do(ctx, fn)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return db.storageError(ctx, "begin", err)
+	var begin txBeginner = db.write
+	if queue != nil && db.dialect.enqueue != nil {
+		conn, release, err := db.dialect.enqueue(ctx, db.write, *queue)
+		if err != nil {
+			return db.storageError(ctx, "wait for the queue", err)
+		}
+		defer release()
+		begin = conn
 	}
-	defer tx.Rollback()
-	t := &Tx{Tx: tx, now: db.now().UTC(), stmts: db.writeStmts, observer: db.observer}
-	if err := fn(t); err != nil {
-		return db.storageError(ctx, "update", err)
+	run := &writeRun{}
+	var last *Tx
+	defer func() {
+		for _, limit := range last.refusals {
+			db.observer.LimitRefused(limit)
+		}
+	}()
+	return db.retrying(ctx, func(attempt int) (string, error) {
+		tx, err := begin.BeginTx(ctx, db.dialect.writeTx)
+		if err != nil {
+			return "begin", err
+		}
+		defer tx.Rollback()
+		t := &Tx{Tx: tx, dialect: db.dialect, now: db.now().UTC(), stmts: db.writeStmts, observer: db.observer, run: run}
+		last = t
+		if db.begun != nil {
+			if err := db.begun(ctx, t, attempt); err != nil {
+				return "begin", err
+			}
+		}
+		err = fn(t)
+		if t.lost != nil {
+			return "update", t.lost // whatever fn made of it: the attempt is void
+		} else if err != nil {
+			return "update", err
+		}
+		if err := tx.Commit(); err != nil {
+			return "commit", err
+		}
+		t.runCommitted()
+		db.writeStmts.prepareMissed(ctx)
+		return "", nil
+	})
+}
+
+// retrying runs attempt, a transaction, until it succeeds, fails in a way
+// another run would not mend, or has run maxWriteAttempts times, and
+// classifies its last failure (storageError) by the step that failed.
+func (db *DB) retrying(ctx context.Context, attempt func(n int) (step string, err error)) error {
+	pause := firstRetryPause
+	for n := 1; ; n++ {
+		step, err := attempt(n)
+		if err == nil {
+			return nil
+		}
+		if n == maxWriteAttempts || !db.dialect.retryable(err) {
+			return db.storageError(ctx, step, err)
+		}
+		timer := time.NewTimer(rand.N(pause) + 1)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return db.storageError(ctx, step, ctx.Err())
+		}
+		pause = min(2*pause, maxRetryPause)
 	}
-	if err := tx.Commit(); err != nil {
-		return db.storageError(ctx, "commit", err)
-	}
-	t.runCommitted()
-	db.writeStmts.prepareMissed(ctx)
-	return nil
 }
 
 // view runs fn in a read transaction on the reader pool: one consistent
 // snapshot, even while the writer commits.
 func (db *DB) view(ctx context.Context, fn func(tx *Tx) error) error {
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
 	if err != nil {
 		return db.storageError(ctx, "begin read", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&Tx{Tx: tx, now: db.now().UTC(), stmts: db.readStmts, observer: db.observer}); err != nil {
+	if err := fn(&Tx{Tx: tx, dialect: db.dialect, now: db.now().UTC(), stmts: db.readStmts, observer: db.observer}); err != nil {
 		return db.storageError(ctx, "view", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -393,8 +568,9 @@ func (db *DB) view(ctx context.Context, fn func(tx *Tx) error) error {
 
 // storageError passes *guildhall.Error through and classifies the rest:
 // a database that cannot be written (read-only file, full disk, I/O error,
-// lock held too long) or a request out of time is EUNAVAILABLE, which a
-// client may retry; anything else is a bug, logged in full.
+// lock held too long; a server out of reach) or a request out of time is
+// EUNAVAILABLE, which a client may retry; anything else is a bug, logged
+// in full.
 func (db *DB) storageError(ctx context.Context, op string, err error) error {
 	var ge *guildhall.Error
 	if errors.As(err, &ge) {
@@ -403,26 +579,11 @@ func (db *DB) storageError(ctx context.Context, op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return guildhall.Errorf(guildhall.EUNAVAILABLE, "The request ran out of time; try again.")
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff { // primary result code
-		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
-			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			db.log.ErrorContext(ctx, "storage unavailable", "op", op, "err", err)
-			return guildhall.Errorf(guildhall.EUNAVAILABLE, "The database cannot take this request right now; try again shortly.")
-		}
+	if db.dialect.unavailable(err) {
+		db.log.ErrorContext(ctx, "storage unavailable", "op", op, "err", err)
+		return guildhall.Errorf(guildhall.EUNAVAILABLE, "The database cannot take this request right now; try again shortly.")
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// isUniqueViolation reports whether err is SQLite's UNIQUE (or PRIMARY KEY)
-// constraint failure, by its extended result code, never by its text.
-func isUniqueViolation(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
 // unix turns a time into the Unix seconds stored in the database.

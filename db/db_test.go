@@ -2,9 +2,7 @@ package db_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +11,7 @@ import (
 
 	"guildhall"
 	"guildhall/db"
+	"guildhall/db/dbtest"
 )
 
 // clock is a settable time source for expiring invitations.
@@ -28,7 +27,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// MustOpenDB opens a fresh database file in a temporary directory, with a
+// MustOpenDB opens a fresh database (a file in a temporary directory, or a
+// new PostgreSQL database on a PostgreSQL run: see dbtest), with a
 // settable clock.
 func MustOpenDB(tb testing.TB) (*db.DB, *clock) {
 	tb.Helper()
@@ -38,9 +38,11 @@ func MustOpenDB(tb testing.TB) (*db.DB, *clock) {
 
 // MustOpenDBWith is MustOpenDB with opts. Where opts leave them unset, the
 // clock is the settable one, invitations last 7 days and passwords are
-// hashed at db.CheapArgon2. It returns the file's path too, for reading the
-// file beside the service or opening it again. The file starts as a copy
-// of migratedDB.
+// hashed at db.CheapArgon2. It returns the database's source (a file path
+// or a URL) too, for reading it beside the service or opening it again.
+// The database starts as a copy of one migrated once per test binary
+// (dbtest.NewMigrated): the migrations themselves are tested from older
+// schemas (migrations_test.go).
 func MustOpenDBWith(tb testing.TB, opts db.Options) (*db.DB, *clock, string) {
 	tb.Helper()
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
@@ -50,54 +52,19 @@ func MustOpenDBWith(tb testing.TB, opts db.Options) (*db.DB, *clock, string) {
 	if opts.InviteTTL == 0 {
 		opts.InviteTTL = 7 * 24 * time.Hour
 	}
-	path := filepath.Join(tb.TempDir(), "guildhall.db")
-	template, err := os.ReadFile(migratedDB)
-	if err == nil {
-		err = os.WriteFile(path, template, 0o644)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return MustOpenDBFile(tb, path, opts), clk, path
+	source := dbtest.NewMigrated(tb)
+	return MustOpenDBFile(tb, source, opts), clk, source
 }
 
-// migratedDB is a database file with every migration applied by db.Open,
-// made once for the test binary: the tests that need a fresh database
-// start from a copy, since applying the migrations again costs tens of
-// milliseconds under the race detector each time. The migrations
-// themselves are tested from older schemas (migrations_test.go), and
-// db.Open applied them to make this file.
-var migratedDB string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "guildhall-db-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	migratedDB = filepath.Join(dir, "migrated.db")
-	d, err := db.Open(context.Background(), migratedDB, db.Options{Argon2: db.CheapArgon2})
-	if err == nil {
-		err = d.Close()
-	}
-	if err != nil {
-		os.RemoveAll(dir)
-		fmt.Fprintln(os.Stderr, "migrate the template database:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// MustOpenDBFile opens the database file at path, hashing passwords at
-// db.CheapArgon2 unless opts say otherwise, and closes it when the test ends.
-func MustOpenDBFile(tb testing.TB, path string, opts db.Options) *db.DB {
+// MustOpenDBFile opens the database at source (a file path or a URL),
+// hashing passwords at db.CheapArgon2 unless opts say otherwise, and closes
+// it when the test ends.
+func MustOpenDBFile(tb testing.TB, source string, opts db.Options) *db.DB {
 	tb.Helper()
 	if opts.Argon2 == (db.Argon2Params{}) {
 		opts.Argon2 = db.CheapArgon2
 	}
-	d, err := db.Open(context.Background(), path, opts)
+	d, err := db.Open(context.Background(), source, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -481,7 +448,7 @@ func TestCredentials(t *testing.T) {
 // argon2id at OWASP's m=19 MiB, t=2, p=1, in a PHC string.
 func TestDefaultPasswordHash(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "g.db")
+	path := dbtest.NewSource(t)
 	d, err := db.Open(ctx, path, db.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -541,6 +508,7 @@ func TestConcurrentInvites(t *testing.T) {
 }
 
 func TestOpenChecksPragmasAndMigrates(t *testing.T) {
+	dbtest.SQLiteOnly(t, "pragmas and sqlite_schema")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "g.db")
 	d, err := db.Open(ctx, path, db.Options{Argon2: db.CheapArgon2})
@@ -564,10 +532,11 @@ func TestOpenChecksPragmasAndMigrates(t *testing.T) {
 	}
 }
 
-// queryRow reads one row straight from the database file, beside the service.
-func queryRow(tb testing.TB, path, query string, dest ...any) error {
+// queryRow reads one row straight from the database at source, beside the
+// service.
+func queryRow(tb testing.TB, source, query string, dest ...any) error {
 	tb.Helper()
-	raw, err := sql.Open("sqlite", db.DSN(path))
+	raw, err := db.OpenRaw(source)
 	if err != nil {
 		return err
 	}
@@ -578,9 +547,34 @@ func queryRow(tb testing.TB, path, query string, dest ...any) error {
 // TestOpenRefusesWrongJournalMode: an in-memory database cannot be in WAL
 // mode, and start-up must say so rather than run without it.
 func TestOpenRefusesWrongJournalMode(t *testing.T) {
+	dbtest.SQLiteOnly(t, "journal mode")
 	_, err := db.Open(context.Background(), ":memory:", db.Options{Argon2: db.CheapArgon2})
 	if err == nil || !strings.Contains(err.Error(), `pragma journal_mode is "memory", want "wal"`) {
 		t.Fatalf("opening :memory: gave %v, want a journal_mode error", err)
+	}
+}
+
+// guessAtOnce sends n wrong passwords for alice at once, dealt round nodes
+// (the servers of one database), and fails unless the throttle let
+// exactly its free failures reach the password check and refused the rest.
+func guessAtOnce(t *testing.T, n int, nodes ...*db.DB) {
+	t.Helper()
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := nodes[i%len(nodes)].Authenticate(context.Background(),
+				guildhall.Credentials{Username: "alice", Password: "guess-number-" + fmt.Sprint(i), ClientAddr: "192.0.2.7"})
+			codes[i] = guildhall.ErrorCode(err)
+		})
+	}
+	wg.Wait()
+	count := map[string]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	if count[guildhall.EUNAUTHORIZED] != 5 || count[guildhall.ERATELIMITED] != n-5 {
+		t.Fatalf("%d concurrent guesses on %d node(s): %v, want 5 checked (401) and the rest refused (429)", n, len(nodes), count)
 	}
 }
 
@@ -591,23 +585,7 @@ func TestThrottleHoldsUnderConcurrentGuesses(t *testing.T) {
 	ctx := context.Background()
 	d, _ := MustOpenDB(t)
 	MustCreateUser(t, d, "alice")
-	const n = 60
-	codes := make([]string, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			_, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "guess-number-" + fmt.Sprint(i), ClientAddr: "192.0.2.7"})
-			codes[i] = guildhall.ErrorCode(err)
-		})
-	}
-	wg.Wait()
-	count := map[string]int{}
-	for _, c := range codes {
-		count[c]++
-	}
-	if count[guildhall.EUNAUTHORIZED] != 5 || count[guildhall.ERATELIMITED] != n-5 {
-		t.Fatalf("%d concurrent guesses: %v, want 5 checked (401) and the rest refused (429)", n, count)
-	}
+	guessAtOnce(t, 60, d)
 	// A right password is refused too while the username must wait.
 	_, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "password-alice", ClientAddr: "192.0.2.8"})
 	wantCode(t, err, guildhall.ERATELIMITED)
@@ -634,7 +612,7 @@ func TestAPIKeyChecksAreRemembered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw, err := sql.Open("sqlite", db.DSN(path))
+	raw, err := db.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,12 +15,11 @@ var CheapArgon2 = Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, Salt
 func (db *DB) SeedMembers(ctx context.Context, orgID int64, n int) error {
 	return db.update(ctx, func(tx *Tx) error {
 		for i := range n {
-			res, err := tx.ExecContext(ctx, `INSERT INTO users (username, password_hash, created) VALUES (?, '!', ?)`,
-				fmt.Sprintf("member%05d", i), unix(tx.now))
-			if err != nil {
+			var id int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO users (username, password_hash, created) VALUES (?, '!', ?) RETURNING id`,
+				fmt.Sprintf("member%05d", i), unix(tx.now)).Scan(&id); err != nil {
 				return err
 			}
-			id, _ := res.LastInsertId()
 			role := []string{"admin", "member", "member", "viewer"}[i%4]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (organization_id, user_id, username, role, status, created, accepted) VALUES (?, ?, ?, ?, 'active', ?, ?)`,
 				orgID, id, fmt.Sprintf("member%05d", i), role, unix(tx.now), unix(tx.now)); err != nil {
@@ -35,6 +34,13 @@ func (db *DB) SeedMembers(ctx context.Context, orgID int64, n int) error {
 // writes, so a test can hold the writer at a point it chooses.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.update(ctx, fn)
+}
+
+// OnWriteBegun has each write transaction call f as it begins, with its
+// attempt number (1, then 2 and on for retries). Set it before the writes
+// it is for, and back to nil once they are done.
+func (db *DB) OnWriteBegun(f func(ctx context.Context, tx *Tx, attempt int) error) {
+	db.begun = f
 }
 
 // OnWriteQueued has the group committer call f each time an operation

@@ -163,7 +163,7 @@ func (c *groupCommitter) commit(batch []*writeOp) {
 		return
 	}
 	defer tx.Rollback()
-	shared := &Tx{Tx: tx, stmts: db.writeStmts, shared: true, observer: db.observer}
+	shared := &Tx{Tx: tx, dialect: db.dialect, stmts: db.writeStmts, shared: true, observer: db.observer}
 	ran := 0
 	for i, op := range batch {
 		if !op.start() {

@@ -10,6 +10,7 @@ import (
 
 	"guildhall"
 	"guildhall/db"
+	"guildhall/db/dbtest"
 )
 
 // openGroupCommit opens a fresh database that commits writes in groups.
@@ -22,7 +23,8 @@ func openGroupCommit(tb testing.TB, maxPending int) (*db.DB, string) {
 // TestGroupCommitIsolatesFailures races invitations that succeed, conflict,
 // name nobody, or insert and are then refused by the cap (so their
 // savepoint must undo a written row): each caller gets its own answer and
-// the database holds exactly the successes.
+// the database holds exactly the successes. On PostgreSQL, which has no
+// group commit, the same race runs as concurrent transactions.
 func TestGroupCommitIsolatesFailures(t *testing.T) {
 	const limit, users = 10, 20
 	d, path := openGroupCommit(t, limit)
@@ -70,6 +72,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 // TestGroupCommitCancelledBeforeStart: an operation whose context has ended
 // is not run, and says so.
 func TestGroupCommitCancelledBeforeStart(t *testing.T) {
+	dbtest.SQLiteOnly(t, "group commit")
 	d, _ := openGroupCommit(t, 0)
 	owner := MustCreateUser(t, d, "olivia")
 	org := MustCreateOrg(t, d, owner, "Acme")
@@ -146,6 +149,7 @@ func heldWrites(t *testing.T, path string) int {
 // TestGroupCommitClose: Close commits what is already queued, and from the
 // moment it begins refuses new writes as unavailable.
 func TestGroupCommitClose(t *testing.T) {
+	dbtest.SQLiteOnly(t, "group commit")
 	ctx := context.Background()
 	d, path := openGroupCommit(t, 0)
 	owner := MustCreateUser(t, d, "olivia")
@@ -193,6 +197,7 @@ func TestGroupCommitClose(t *testing.T) {
 // its write is still queued gets EUNAVAILABLE at once, and the write never
 // happens; a caller whose write has started waits for its real outcome.
 func TestGroupCommitAbandonsQueuedWrite(t *testing.T) {
+	dbtest.SQLiteOnly(t, "group commit")
 	d, path := openGroupCommit(t, 0)
 	owner := MustCreateUser(t, d, "olivia")
 	org := MustCreateOrg(t, d, owner, "Acme")

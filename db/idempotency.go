@@ -210,13 +210,17 @@ func (db *DB) ambient(ctx context.Context) *Tx {
 
 // nested runs fn in a savepoint of tx: if fn fails, its writes are undone
 // and the rest of the transaction stands, as a separate transaction's
-// failure would leave it.
+// failure would leave it. A race lost to a concurrent transaction
+// (PostgreSQL's serialization failure or deadlock) is different: the
+// whole transaction is void, whatever its caller makes of the error, so
+// it is kept in tx.lost for update to run the transaction again.
 func (tx *Tx) nested(ctx context.Context, fn func(tx *Tx) error) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT nested"); err != nil {
-		return err
+		return tx.losing(err)
 	}
 	deferred := len(tx.committed)
 	if err := fn(tx); err != nil {
+		tx.losing(err)
 		tx.committed = tx.committed[:deferred] // rolled back: nothing of fn's will commit
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO nested"); rerr != nil {
 			return errors.Join(err, rerr)
@@ -227,5 +231,14 @@ func (tx *Tx) nested(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, "RELEASE nested")
+	return tx.losing(err)
+}
+
+// losing notes in tx.lost a race the whole transaction lost (see nested),
+// and returns err.
+func (tx *Tx) losing(err error) error {
+	if err != nil && tx.lost == nil && tx.dialect.retryable(err) {
+		tx.lost = err
+	}
 	return err
 }

@@ -3,12 +3,14 @@ package db_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"guildhall"
 	"guildhall/db"
+	"guildhall/db/dbtest"
 )
 
 // idemLease is the lease the tests claim keys with.
@@ -158,7 +160,7 @@ func TestIdempotentAbandonedClaim(t *testing.T) {
 	alice := MustCreateUser(t, d, "alice")
 	err := d.Update(ctx, func(tx *db.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (user_id, key, fingerprint, claim, lease_until, created, expires)
-			VALUES (?, 'k', CAST('f' AS BLOB), x'00', ?, ?, ?)`, alice.UserID, clk.Now().Add(idemLease).Unix(), clk.Now().Unix(), clk.Now().Add(guildhall.IdempotencyTTL).Unix())
+			VALUES (?, 'k', ?, ?, ?, ?, ?)`, alice.UserID, []byte("f"), []byte{0}, clk.Now().Add(idemLease).Unix(), clk.Now().Unix(), clk.Now().Add(guildhall.IdempotencyTTL).Unix())
 		return err
 	})
 	if err != nil {
@@ -171,5 +173,53 @@ func TestIdempotentAbandonedClaim(t *testing.T) {
 	clk.Advance(idemLease)
 	if ans, replayed, err := d.Idempotent(ctx, call, idemLease, foundAcme(d, alice, &runs)); err != nil || replayed || string(ans.Body) != "Acme" || orgCount(t, path) != 1 {
 		t.Fatalf("taking over: %+v %v %v", ans, replayed, err)
+	}
+}
+
+// TestIdempotentWriteRunsAgainWholeAfterALostRace: on PostgreSQL, an
+// operation run under an Idempotency-Key runs in a savepoint of the
+// transaction that stores its answer. When it loses a race to a concurrent
+// transaction (a serialization failure inside the savepoint), the answer
+// the caller made of that failure must not be stored: the whole
+// transaction runs again, and the answer stored is the one of the run
+// that committed. SQLite's writes take turns, so no write can commit
+// between a transaction's snapshot and its own write there.
+func TestIdempotentWriteRunsAgainWholeAfterALostRace(t *testing.T) {
+	dbtest.PostgresOnly(t, "a write that commits inside another's transaction")
+	ctx := context.Background()
+	w := newAcme(t, db.Options{})
+	begun := 0
+	w.d.OnWriteBegun(func(ctx context.Context, tx *db.Tx, attempt int) error {
+		begun++
+		if begun != 2 { // 1: the key's claim; 2: the operation's first run
+			return nil
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil { // its snapshot
+			return err
+		}
+		// A concurrent change of the same row commits after it.
+		return w.d.ChangeMemberRole(context.Background(), w.owner, w.org, "mia", guildhall.RoleAdmin)
+	})
+	defer w.d.OnWriteBegun(nil)
+	var runs atomic.Int64
+	call := guildhall.IdempotentCall{UserID: w.owner.UserID, Key: "k", Fingerprint: []byte("f")}
+	run := func(ctx context.Context) (guildhall.Answer, error) {
+		runs.Add(1)
+		if err := w.d.ChangeMemberRole(ctx, w.owner, w.org, "mia", guildhall.RoleViewer); err != nil {
+			return guildhall.Answer{Status: 500, Body: []byte(err.Error())}, nil // as a handler answers a fault
+		}
+		return guildhall.Answer{Status: 200, Body: []byte("viewer")}, nil
+	}
+	ans, replayed, err := w.d.Idempotent(ctx, call, idemLease, run)
+	if err != nil || replayed || ans.Status != 200 || runs.Load() != 2 {
+		t.Fatalf("after the lost race: %d %q replayed %v, %v, %d runs; want 200 after 2 runs", ans.Status, ans.Body, replayed, err, runs.Load())
+	}
+	if got := w.roles(t); !strings.Contains(got, "mia:viewer/active") {
+		t.Errorf("members: %s", got)
+	}
+	ans, replayed, err = w.d.Idempotent(ctx, call, idemLease, run)
+	if err != nil || !replayed || ans.Status != 200 || string(ans.Body) != "viewer" || runs.Load() != 2 {
+		t.Fatalf("the retry: %d %q replayed %v, %v; want the stored 200", ans.Status, ans.Body, replayed, err)
 	}
 }

@@ -48,8 +48,8 @@ const (
 // limiter decides whether one more event for a key may happen now: the
 // service asks it before work a flood would make expensive or harmful (a
 // sign-up, a new organization, an invitation). rateLimiter implements it
-// in memory for one process; a backend shared by several nodes implements
-// it over its database, and the rules that ask it do not change.
+// in memory for one process; sharedRateLimiter (pg_limits.go) over
+// PostgreSQL for every node at once, and the rules that ask it do not change.
 type limiter interface {
 	// allow records one event for key at now and returns 0, or refuses it
 	// and returns how long until the next one would be allowed. An error
@@ -166,7 +166,7 @@ func (tx *Tx) checkPendingCap(ctx context.Context, org guildhall.Organization, l
 	if err := tx.QueryRowContext(ctx, `
 		SELECT count(*) FROM (
 			SELECT 1 FROM memberships INDEXED BY memberships_pending
-			WHERE organization_id = ? AND status = 'pending' AND expires > ? LIMIT ?)`,
+			WHERE organization_id = ? AND status = 'pending' AND expires > ? LIMIT ?) AS live_invitations`,
 		org.ID, unix(tx.now), limit+1).Scan(&live); err != nil {
 		return err
 	}

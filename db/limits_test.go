@@ -2,7 +2,6 @@ package db_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -37,7 +36,7 @@ func rateLimited(tb testing.TB, err error, maxWait time.Duration) time.Duration 
 // pendingCount reads the open invitations of org straight from the file.
 func pendingCount(tb testing.TB, path string, org int64) (rows, counted int) {
 	tb.Helper()
-	raw, err := sql.Open("sqlite", db.DSN(path))
+	raw, err := db.OpenRaw(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -264,4 +263,54 @@ func TestOrganizationRate(t *testing.T) {
 	MustCreateOrg(t, d, other, "Olivia's")
 	clk.Advance(wait)
 	MustCreateOrg(t, d, mallory, "Org 2")
+}
+
+// TestPendingInviteCapUnderBulkRace: bulk invitations racing each other
+// and single ones (on PostgreSQL, concurrent transactions taking turns on
+// the organization's queue) fill the cap exactly, never past it, and each
+// refusal is the cap's.
+func TestPendingInviteCapUnderBulkRace(t *testing.T) {
+	const limit, racers = 5, 8
+	d, _, path := openWithLimits(t, limit, 0)
+	owner := MustCreateUser(t, d, "olivia")
+	org := MustCreateOrg(t, d, owner, "Acme")
+	for i := range 3 * racers {
+		MustCreateUser(t, d, fmt.Sprintf("user%d", i))
+	}
+	var wg sync.WaitGroup
+	bulk := make([][]guildhall.InvitationResult, racers)
+	single := make([]error, racers)
+	for i := range racers {
+		wg.Go(func() {
+			var err error
+			bulk[i], _, err = d.InviteUsers(context.Background(), owner, org, []guildhall.Invitation{
+				{Username: fmt.Sprintf("user%d", 3*i), Role: guildhall.RoleMember},
+				{Username: fmt.Sprintf("user%d", 3*i+1), Role: guildhall.RoleViewer},
+			}, false)
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			_, single[i] = d.InviteUser(context.Background(), owner, org, fmt.Sprintf("user%d", 3*i+2), guildhall.RoleMember)
+		})
+	}
+	wg.Wait()
+	tally := map[string]int{}
+	for i := range racers {
+		tally[guildhall.ErrorCode(single[i])]++
+		for _, r := range bulk[i] {
+			if r.Invited {
+				tally[""]++
+			} else {
+				tally[guildhall.ErrorCode(r.Err)]++
+			}
+		}
+	}
+	if tally[""] != limit || tally[guildhall.ERATELIMITED] != 3*racers-limit {
+		t.Fatalf("outcomes %v; want %d successes and the rest rate_limited", tally, limit)
+	}
+	if rows, counted := pendingCount(t, path, org); rows != limit || counted != limit {
+		t.Fatalf("pending rows %d, counted %d; want %d", rows, counted, limit)
+	}
 }

@@ -213,8 +213,8 @@ func (l *memberList) readSegments(ctx context.Context, tx *Tx, bound *memberKey,
 			continue
 		}
 		seg := memberSegments[arm.segment]
-		rows, err := tx.QueryContext(ctx, segmentQueries[segmentQuery{seg.status, arm.expiry, backward}],
-			l.org.ID, nil, string(seg.role), from, l.now, nil, offset)
+		rows, err := tx.QueryContext(ctx, tx.dialect.lists.segments[segmentQuery{seg.status, arm.expiry, backward}],
+			l.org.ID, max-len(out), string(seg.role), from, l.now, nil, offset)
 		if err != nil {
 			return nil, err
 		}
@@ -245,11 +245,11 @@ func (l *memberList) readMerged(ctx context.Context, tx *Tx, bound *memberKey, b
 		name, recency = bound.name, bound.recency
 	}
 	args := make([]any, 9, 9+len(l.arms))
-	args[0], args[1], args[2], args[3], args[5] = l.org.ID, name, recency, l.now, offset
+	args[0], args[1], args[2], args[3], args[4], args[5] = l.org.ID, name, recency, l.now, max, offset
 	for _, arm := range l.arms {
 		args = append(args, string(memberSegments[arm.segment].role))
 	}
-	rows, err := tx.QueryContext(ctx, mergeQuery(l.arms, l.q.Sort == guildhall.SortByJoined, backward), args...)
+	rows, err := tx.QueryContext(ctx, tx.dialect.lists.mergeQuery(l.arms, l.q.Sort == guildhall.SortByJoined, backward), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -606,7 +606,7 @@ func (tx *Tx) searchMembers(ctx context.Context, l *memberList, indexed bool, ma
 	if !indexed {
 		return nil, false, nil
 	}
-	rows, err := tx.QueryContext(ctx, usernameSearchSQL(maxMatches+1), l.org.ID, ftsPhrase(l.q.Search))
+	rows, err := tx.QueryContext(ctx, tx.dialect.lists.usernameSearchSQL(maxMatches+1), l.org.ID, tx.dialect.lists.searchArg(l.q.Search))
 	if err != nil {
 		return nil, false, err
 	}

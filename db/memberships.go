@@ -16,7 +16,7 @@ import (
 // userMembershipArm reads one status of a user's memberships after an
 // id: ?1 the user, ?2 the id bound (exclusive), ?3 now. Open invitations
 // are those not yet expired. A page reads the rows it needs and no more
-// (see skipRows on LIMIT).
+// (see sqliteSkipRows on LIMIT).
 func userMembershipArm(status guildhall.Status) string {
 	cond := `m.status = 'active'`
 	if status == guildhall.StatusPending {
@@ -53,13 +53,16 @@ func scanUserMembership(rows *sql.Rows, m *guildhall.Membership) (int64, error) 
 }
 
 // userMembershipsSQL is each subset's page query: one status read in
-// order, or both merged by id.
-var userMembershipsSQL = map[guildhall.MembershipSubset]string{
-	guildhall.SubsetAccepted:        userMembershipArm(guildhall.StatusActive) + ` ORDER BY m.id`,
-	guildhall.SubsetOpenInvitations: userMembershipArm(guildhall.StatusPending) + ` ORDER BY m.id`,
-	guildhall.SubsetAll: userMembershipArm(guildhall.StatusActive) + `
-	UNION ALL
-	` + userMembershipArm(guildhall.StatusPending) + ` ORDER BY id`,
+// order, or both merged by id; ?4 and ?5 are the most rows to read and
+// the rows to skip (none), where the backend's skipRows uses them.
+func (l *memberListSQL) userMembershipsSQL() map[guildhall.MembershipSubset]string {
+	return map[guildhall.MembershipSubset]string{
+		guildhall.SubsetAccepted:        userMembershipArm(guildhall.StatusActive) + ` ORDER BY m.id` + l.skipRows(4, 5),
+		guildhall.SubsetOpenInvitations: userMembershipArm(guildhall.StatusPending) + ` ORDER BY m.id` + l.skipRows(4, 5),
+		guildhall.SubsetAll: userMembershipArm(guildhall.StatusActive) + `
+		UNION ALL
+		` + userMembershipArm(guildhall.StatusPending) + ` ORDER BY id` + l.skipRows(4, 5),
+	}
 }
 
 // ListMemberships returns one page of the actor's own memberships:
@@ -87,7 +90,7 @@ func (db *DB) ListMemberships(ctx context.Context, a guildhall.Actor, q guildhal
 	}
 	page := guildhall.MembershipsPage{Memberships: []guildhall.Membership{}}
 	err = db.view(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, userMembershipsSQL[q.Subset], a.UserID, after, unix(tx.now))
+		rows, err := tx.QueryContext(ctx, tx.dialect.lists.userMemberships[q.Subset], a.UserID, after, unix(tx.now), q.Limit+1, 0)
 		if err != nil {
 			return err
 		}

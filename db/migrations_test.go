@@ -16,6 +16,7 @@ import (
 
 	"guildhall"
 	"guildhall/db"
+	"guildhall/db/dbtest"
 	"guildhall/db/migrations"
 )
 
@@ -28,6 +29,7 @@ const releasedMigrations = 3
 // with this release: the migration keeps every row, old events read with
 // no old role, and new events record theirs.
 func TestMigrateFromReleasedSchema(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the released schema was SQLite's; PostgreSQL came later")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "released.db")
 	raw, err := sql.Open("sqlite", db.DSN(path))
@@ -37,11 +39,11 @@ func TestMigrateFromReleasedSchema(t *testing.T) {
 	defer raw.Close()
 	old := fstest.MapFS{}
 	for v := 1; v <= releasedMigrations; v++ {
-		matches, _ := fs.Glob(migrations.FS, fmt.Sprintf("%05d_*.sql", v))
+		matches, _ := fs.Glob(migrations.SQLite, fmt.Sprintf("%05d_*.sql", v))
 		if len(matches) != 1 {
 			t.Fatalf("migration %d: %v", v, matches)
 		}
-		body, _ := fs.ReadFile(migrations.FS, matches[0])
+		body, _ := fs.ReadFile(migrations.SQLite, matches[0])
 		old[matches[0]] = &fstest.MapFile{Data: body}
 	}
 	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, old)
@@ -88,26 +90,32 @@ func TestMigrateFromReleasedSchema(t *testing.T) {
 // (00007_member_lists.sql); the schema before it is today's release.
 const memberListsMigration = 7
 
-// buildSchemaBefore applies the embedded migrations numbered below
-// version to a new database at path, as the release before it left it,
-// and returns the database, raw.
-func buildSchemaBefore(t *testing.T, path string, version int64) *sql.DB {
+// buildSchemaBefore applies the run's backend's embedded migrations
+// numbered below version to a new database at source (a file path or an
+// empty PostgreSQL database), as the release before it left it, and
+// returns the database, raw.
+func buildSchemaBefore(t *testing.T, source string, version int64) *db.Raw {
 	t.Helper()
-	raw, err := sql.Open("sqlite", db.DSN(path))
+	raw, err := db.OpenRaw(source)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { raw.Close() })
+	fsys, dialect := migrations.SQLite, goose.DialectSQLite3
+	if raw.Postgres() {
+		fsys, dialect = migrations.Postgres, goose.DialectPostgres
+	}
 	old := fstest.MapFS{}
-	files, _ := fs.Glob(migrations.FS, "*.sql")
+	files, _ := fs.Glob(fsys, "*.sql")
 	for _, name := range files {
 		var v int64
 		fmt.Sscanf(name, "%05d_", &v)
 		if v < version {
-			body, _ := fs.ReadFile(migrations.FS, name)
+			body, _ := fs.ReadFile(fsys, name)
 			old[name] = &fstest.MapFile{Data: body}
 		}
 	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, old)
+	provider, err := goose.NewProvider(dialect, raw.DB, old)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +131,14 @@ func buildSchemaBefore(t *testing.T, path string, version int64) *sql.DB {
 // list reads in the order the rules give, with the right counts; a search
 // finds the names made before; new writes keep the counts; and what
 // migration 6 stored (a sign-in token, an idempotent write's answer)
-// still works.
+// still works. It runs on the run's backend: each has its migration 7.
 func TestMigrateToMemberLists(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "released.db")
+	if dbtest.Postgres() {
+		path = dbtest.NewPostgres(t, "")
+	}
 	raw := buildSchemaBefore(t, path, memberListsMigration)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	day := int64(24 * 3600)
@@ -185,6 +196,13 @@ func TestMigrateToMemberLists(t *testing.T) {
 	if _, err := raw.Exec(`INSERT INTO idempotency_keys (user_id, key, fingerprint, claim, lease_until, status, body, created, expires) VALUES (1, ?, ?, ?, ?, 200, ?, ?, ?)`,
 		stored.Key, stored.Fingerprint, []byte("claim"), now.Unix()-day, []byte(`{"success":true}`), now.Unix()-day, now.Unix()+day); err != nil {
 		t.Fatal(err)
+	}
+	if raw.Postgres() { // the rows above chose their ids: the next ones follow them
+		for _, table := range []string{"users", "organizations"} {
+			if _, err := raw.Exec(`SELECT setval(pg_get_serial_sequence('` + table + `', 'id'), (SELECT max(id) FROM ` + table + `))`); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	raw.Close()
 
@@ -286,5 +304,27 @@ func TestMigrateToMemberLists(t *testing.T) {
 	}
 	if p, err := d.ListMembersPage(ctx, olivia, 1, guildhall.MembersQuery{Search: "tes"}); err != nil || strings.Join(usernames(p.Members), ",") != "tess" {
 		t.Errorf("a new name is found: %v %v", usernames(p.Members), err)
+	}
+}
+
+// TestMigrationsMatch: every migration exists for both backends under the
+// same number and name, so that "migration N" means one schema on either,
+// and none lies outside a backend's directory, where it would never run.
+func TestMigrationsMatch(t *testing.T) {
+	names := func(fsys fs.FS) []string {
+		t.Helper()
+		found, err := fs.Glob(fsys, "*.sql")
+		if err != nil || len(found) == 0 {
+			t.Fatalf("migrations %v %v", found, err)
+		}
+		return found
+	}
+	sqlite, postgres := names(migrations.SQLite), names(migrations.Postgres)
+	if fmt.Sprint(sqlite) != fmt.Sprint(postgres) {
+		t.Errorf("the backends' migrations differ:\nsqlite/   %v\npostgres/ %v", sqlite, postgres)
+	}
+	stray, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(stray) > 0 {
+		t.Errorf("%v %v: a migration goes in migrations/sqlite/ and, written for PostgreSQL, in migrations/postgres/", stray, err)
 	}
 }

@@ -51,9 +51,9 @@ type noObserver struct{}
 func (noObserver) GroupCommitted(int)  {}
 func (noObserver) LimitRefused(string) {}
 
-// observeLimits makes the in-memory limiters tell obs of each refusal. The
-// pending caps, checked inside the invite's transaction, tell it themselves
-// (limits.go).
+// observeLimits makes the limiters (in memory, or in the database on
+// PostgreSQL) tell obs of each refusal. The pending caps, checked inside
+// the invite's transaction, tell it themselves (limits.go).
 func (db *DB) observeLimits(obs Observer) {
 	db.throttle = observedLoginLimiter{db.throttle, obs}
 	db.inviteRate = observedLimiter{db.inviteRate, obs, LimitInviteRate}

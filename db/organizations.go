@@ -22,19 +22,18 @@ func (db *DB) CreateOrganization(ctx context.Context, a guildhall.Actor, name, d
 	}
 	// Each organization is another place to invite from: without a rate,
 	// one account could invite a victim from hundreds of them a minute.
-	if err := db.rateLimited(ctx, db.orgRate, userKey(a), fmt.Sprintf(
-		"You are creating organizations too fast (at most %d an hour)", db.orgRatePerHour)); err != nil {
+	// Counted once, should an enclosing transaction run again (Tx.once).
+	if err := db.ambient(ctx).once(func() error {
+		return db.rateLimited(ctx, db.orgRate, userKey(a), fmt.Sprintf(
+			"You are creating organizations too fast (at most %d an hour)", db.orgRatePerHour))
+	}); err != nil {
 		return guildhall.Organization{}, err
 	}
 	org := guildhall.Organization{Name: name, Description: description}
 	err = db.update(ctx, func(tx *Tx) error {
 		org.Created = tx.now
-		res, err := tx.ExecContext(ctx, `INSERT INTO organizations (name, description, created) VALUES (?, ?, ?)`,
-			name, description, unix(tx.now))
-		if err != nil {
-			return err
-		}
-		if org.ID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO organizations (name, description, created) VALUES (?, ?, ?) RETURNING id`,
+			name, description, unix(tx.now)).Scan(&org.ID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `
@@ -179,14 +178,18 @@ func (db *DB) TransferOwnership(ctx context.Context, a guildhall.Actor, orgID in
 // InviteUser invites username to the organization with role. The actor must
 // be an active member who may grant role. A second invitation of someone
 // already invited (and not expired) or already a member is a conflict,
-// detected by the UNIQUE constraint, so racing invitations yield one success.
+// detected by the UNIQUE constraint (inviteSQL's ON CONFLICT writes no
+// row), so racing invitations yield one success. The conflict is not an
+// error of the statement: PostgreSQL would abort the transaction on one,
+// and notInvited still has to read. On PostgreSQL, invitations to one
+// organization take turns (updateQueued).
 func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error) {
 	username = guildhall.FoldUsername(username)
 	if _, err := guildhall.ParseRole(string(role)); err != nil {
 		return guildhall.Membership{}, err
 	}
 	var m guildhall.Membership
-	err := db.update(ctx, func(tx *Tx) error {
+	err := db.updateQueued(ctx, invitationsTo(orgID), func(tx *Tx) error {
 		org, actorRole, err := tx.orgAsMember(ctx, a, orgID)
 		if err != nil {
 			return err
@@ -212,7 +215,7 @@ func (db *DB) InviteUsers(ctx context.Context, a guildhall.Actor, orgID int64, i
 	}
 	results := make([]guildhall.InvitationResult, len(invitations))
 	invited := 0
-	err := db.update(ctx, func(tx *Tx) error {
+	err := db.updateQueued(ctx, invitationsTo(orgID), func(tx *Tx) error {
 		org, actorRole, err := tx.orgAsMember(ctx, a, orgID)
 		if err != nil {
 			return err
@@ -267,7 +270,7 @@ func (db *DB) invite(ctx context.Context, tx *Tx, a guildhall.Actor, org guildha
 	if _, err := guildhall.ParseRole(string(role)); err != nil {
 		return guildhall.Membership{}, err
 	}
-	if err := db.allowInvite(ctx, a); err != nil {
+	if err := tx.once(func() error { return db.allowInvite(ctx, a) }); err != nil {
 		return guildhall.Membership{}, err
 	}
 	if !guildhall.CanGrant(actorRole, role) {
@@ -279,8 +282,11 @@ func (db *DB) invite(ctx context.Context, tx *Tx, a guildhall.Actor, org guildha
 	// one no longer counts), if they hold fewer open invitations than the
 	// per-user cap. A live invitation or a membership is left alone, and
 	// nothing is written: the UNIQUE constraint on (organization, user)
-	// decides, whatever races beside it; the writer is one, so the cap is
-	// counted and the row written with nothing between them.
+	// decides, whatever races beside it. On SQLite the writer is one, so
+	// the cap is counted and the row written with nothing between them; on
+	// PostgreSQL two invitations of one user from two organizations (two
+	// queues) may count at once, and SERIALIZABLE fails one of them, which
+	// runs again and counts the other's row.
 	expires := tx.now.Add(db.ttl)
 	res, err := tx.ExecContext(ctx, inviteSQL, org.ID, username, string(role), a.UserID, unix(tx.now), unix(expires), db.maxPendingInvitesPerUser, a.Username)
 	if err != nil {

@@ -2,15 +2,13 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io/fs"
-	"sync"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
 
 	"guildhall"
-	"guildhall/db/migrations"
 )
 
 // Ready reports whether the service can serve requests: the database
@@ -21,18 +19,12 @@ import (
 // needs is there. It reads through the reader pool, so a long write does
 // not hold it up.
 func (db *DB) Ready(ctx context.Context) error {
-	want, err := embeddedMigrationVersion()
-	if err != nil {
-		return err
-	}
-	store, err := database.NewStore(goose.DialectSQLite3, goose.DefaultTablename)
-	if err != nil {
-		return err
-	}
-	have, err := store.GetLatestVersion(ctx, db.read)
-	if err != nil {
+	have, want, err := db.MigrationVersions(ctx)
+	if errors.Is(err, errNotAnswering) {
 		db.log.WarnContext(ctx, "readiness: the database did not answer", "err", err)
 		return guildhall.Errorf(guildhall.EUNAVAILABLE, "The database is not answering.")
+	} else if err != nil {
+		return err
 	}
 	if have < want {
 		return guildhall.Errorf(guildhall.EUNAVAILABLE, "The database is at migration %d; this server needs %d.", have, want)
@@ -40,20 +32,22 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
-// embeddedMigrationVersion is the version of the newest migration in
-// migrations.FS, read once: it is fixed when the binary is built.
-var embeddedMigrationVersion = sync.OnceValues(func() (int64, error) {
-	names, err := fs.Glob(migrations.FS, "*.sql")
+// errNotAnswering marks a failure to read the database's migration version.
+var errNotAnswering = errors.New("the database did not answer")
+
+// MigrationVersions returns the version of the newest migration applied
+// to the database (have) and of the newest this binary embeds for its
+// backend (want).
+func (db *DB) MigrationVersions(ctx context.Context) (have, want int64, err error) {
+	if want, err = db.dialect.newestMigration(); err != nil {
+		return 0, 0, err
+	}
+	store, err := database.NewStore(db.dialect.goose, goose.DefaultTablename)
 	if err != nil {
-		return 0, err
+		return 0, want, err
 	}
-	var newest int64
-	for _, name := range names {
-		v, err := goose.NumericComponent(name)
-		if err != nil {
-			return 0, fmt.Errorf("migration %s: %w", name, err)
-		}
-		newest = max(newest, v)
+	if have, err = store.GetLatestVersion(ctx, db.read); err != nil {
+		return 0, want, fmt.Errorf("%w: %w", errNotAnswering, err)
 	}
-	return newest, nil
-})
+	return have, want, nil
+}

@@ -223,6 +223,7 @@ func (db *DB) EndSession(ctx context.Context, a guildhall.Actor, handle string) 
 func (db *DB) SessionKeys(ctx context.Context) ([][]byte, error) {
 	var keys [][]byte
 	err := db.update(ctx, func(tx *Tx) error {
+		keys = nil // a retried transaction reads them anew
 		rows, err := tx.QueryContext(ctx, `SELECT key FROM session_keys ORDER BY id DESC`)
 		if err != nil {
 			return err

@@ -124,29 +124,34 @@ func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	return bound
 }
 
-// ExecContext runs a statement in the transaction, prepared once per pool.
+// ExecContext runs a statement in the transaction, rewritten for the
+// backend and prepared once per pool.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = tx.statementContext(ctx)
+	query, args = tx.dialect.sql(query, args)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.Tx.ExecContext(ctx, query, args...)
 }
 
-// QueryContext runs a query in the transaction, prepared once per pool.
-// Two queries of the same text must not be open at once: they share one
-// prepared statement.
+// QueryContext runs a query in the transaction, rewritten for the backend
+// and prepared once per pool. Two queries of the same text must not be
+// open at once: they share one prepared statement.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = tx.statementContext(ctx)
+	query, args = tx.dialect.sql(query, args)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return tx.Tx.QueryContext(ctx, query, args...)
 }
 
-// QueryRowContext runs a one-row query in the transaction, prepared once per pool.
+// QueryRowContext runs a one-row query in the transaction, rewritten for
+// the backend and prepared once per pool.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = tx.statementContext(ctx)
+	query, args = tx.dialect.sql(query, args)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -58,8 +58,9 @@ const (
 
 // loginLimiter counts password logins per username and per client address,
 // so that guessing slows and then stops. loginThrottle implements it in
-// memory for one process; a backend shared by several nodes implements it
-// over its database, and Authenticate, which asks it, does not change.
+// memory for one process; sharedLoginThrottle (pg_limits.go) over
+// PostgreSQL for every node at once, with the same rules (throttlePolicy,
+// keyState). Authenticate, which asks it, does not change.
 type loginLimiter interface {
 	// begin refuses an attempt whose username or address must still wait
 	// (ERATELIMITED, the wait in RetryAfter) or that it cannot keep count
@@ -103,6 +104,22 @@ func (s keyState) liveFailures(now time.Time) int {
 // forgotten reports whether nothing of s matters any more at now.
 func (s keyState) forgotten(now time.Time) bool {
 	return s.inFlight == 0 && (s.failures == 0 || now.Sub(s.lastFailure) >= max(loginFailureWindow, loginLockout))
+}
+
+// settled is s after an attempt it counted as under way ended with
+// outcome: a wrong password (EUNAUTHORIZED) is one more failure; a success
+// clears a username's failures (user says s is a username's); any other
+// outcome leaves no trace.
+func (s keyState) settled(now time.Time, outcome error, user bool) keyState {
+	s.inFlight = max(0, s.inFlight-1)
+	switch {
+	case guildhall.ErrorCode(outcome) == guildhall.EUNAUTHORIZED:
+		s.failures = s.liveFailures(now) + 1
+		s.lastFailure = now
+	case outcome == nil && user:
+		s.failures = 0
+	}
+	return s
 }
 
 // loginThrottle is the in-memory loginLimiter. It is safe for concurrent use.
@@ -185,7 +202,6 @@ func (t *loginThrottle) begin(_ context.Context, username, clientAddr string, no
 }
 
 func (t *loginThrottle) finish(_ context.Context, username, clientAddr string, now time.Time, outcome error) {
-	checked := guildhall.ErrorCode(outcome) == guildhall.EUNAUTHORIZED
 	user, addr := throttleKeys(username, clientAddr)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -194,14 +210,7 @@ func (t *loginThrottle) finish(_ context.Context, username, clientAddr string, n
 		if k == "" || !ok {
 			continue
 		}
-		s.inFlight = max(0, s.inFlight-1)
-		switch {
-		case checked:
-			s.failures = s.liveFailures(now) + 1
-			s.lastFailure = now
-		case outcome == nil && k == user:
-			s.failures = 0
-		}
+		s = s.settled(now, outcome, k == user)
 		if s.forgotten(now) {
 			delete(t.keys, k)
 		} else {
@@ -211,8 +220,7 @@ func (t *loginThrottle) finish(_ context.Context, username, clientAddr string, n
 }
 
 // refusal refuses an attempt whose username or address must still wait,
-// with ERATELIMITED and the wait in RetryAfter; t.mu must be held. The
-// attempts under way count as failures, as of when the latest began.
+// with ERATELIMITED and the wait in RetryAfter; t.mu must be held.
 func (t *loginThrottle) refusal(user, addr string, now time.Time) error {
 	wait := time.Duration(0)
 	for _, k := range []struct {
@@ -223,12 +231,25 @@ func (t *loginThrottle) refusal(user, addr string, now time.Time) error {
 		if k.key == "" || !ok {
 			continue
 		}
-		last := s.lastFailure
-		if s.inFlight > 0 && s.lastBegin.After(last) {
-			last = s.lastBegin
-		}
-		wait = max(wait, k.policy.wait(s.liveFailures(now)+s.inFlight, last, now))
+		wait = max(wait, k.policy.waitOf(s, now))
 	}
+	return loginWaitRefusal(wait)
+}
+
+// waitOf is how long a key in state s must still wait at now before its
+// next attempt. The attempts under way count as failures, as of when the
+// latest began.
+func (p throttlePolicy) waitOf(s keyState, now time.Time) time.Duration {
+	last := s.lastFailure
+	if s.inFlight > 0 && s.lastBegin.After(last) {
+		last = s.lastBegin
+	}
+	return p.wait(s.liveFailures(now)+s.inFlight, last, now)
+}
+
+// loginWaitRefusal is the refusal of a login attempt that must wait (nil
+// when it need not): ERATELIMITED, with the wait in RetryAfter.
+func loginWaitRefusal(wait time.Duration) error {
 	if wait <= 0 {
 		return nil
 	}

@@ -1,9 +1,9 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +29,9 @@ func TestTokensLifecycle(t *testing.T) {
 		t.Fatalf("token login: %+v %v", a, err)
 	}
 	// Only its SHA-256 is kept.
-	var stored string
-	if err := queryRow(t, path, `SELECT hex(id_hash) FROM auth_tokens`, &stored); err != nil || stored != fmt.Sprintf("%X", sha256.Sum256([]byte(token))) {
-		t.Fatalf("stored %q, want the token's SHA-256 alone: %v", stored, err)
+	var stored []byte
+	if sum := sha256.Sum256([]byte(token)); queryRow(t, path, `SELECT id_hash FROM auth_tokens`, &stored) != nil || !bytes.Equal(stored, sum[:]) {
+		t.Fatalf("stored %x, want the token's SHA-256 alone", stored)
 	}
 
 	// A token, or an API key, cannot mint tokens.

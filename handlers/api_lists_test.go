@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -192,27 +191,21 @@ func TestSignInReadsOnWithItsToken(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	// alice owns Acme; she becomes a member of enough organizations for a
-	// second page, seeded in one transaction.
-	raw, err := sql.Open("sqlite", db.DSN(w.env.path))
+	// second page, seeded in two statements.
+	raw, err := db.OpenRaw(w.env.path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	tx, err := raw.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range guildhall.ListDefaultLimit {
-		var id int64
-		if err := tx.QueryRow(`INSERT INTO organizations (name, created) VALUES (?, 1) RETURNING id`, fmt.Sprintf("Org %03d", i)).Scan(&id); err != nil {
+	for _, stmt := range []string{
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+			INSERT INTO organizations (name, created) SELECT 'Org ' || (100 + i), 1 FROM n`, guildhall.ListDefaultLimit),
+		`INSERT INTO memberships (organization_id, user_id, username, role, status, created, accepted)
+			SELECT id, 1, 'alice', 'member', 'active', 2, 2 FROM organizations WHERE name LIKE 'Org %'`,
+	} {
+		if _, err := raw.Exec(stmt); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Exec(`INSERT INTO memberships (organization_id, user_id, username, role, status, created, accepted) VALUES (?, 1, 'alice', 'member', 'active', 2, 2)`, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
 	}
 
 	var login struct {

@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,7 +114,7 @@ func (e *apiEnv) ok(fn string, body any) json.RawMessage {
 // snapshot dumps every table, to prove a refused request changed nothing.
 func (e *apiEnv) snapshot() string {
 	e.t.Helper()
-	raw, err := sql.Open("sqlite", db.DSN(e.path))
+	raw, err := db.OpenRaw(e.path)
 	if err != nil {
 		e.t.Fatal(err)
 	}

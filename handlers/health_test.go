@@ -6,10 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/pressly/goose/v3"
-
-	"guildhall/db/migrations"
 )
 
 // TestHealthAndReadiness: /healthz answers while the process runs;
@@ -52,7 +48,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	// A database behind the binary's migrations (an old copy restored
 	// under a running server, say) is not ready; the process is still alive.
 	raw := openRaw(t, env.path)
-	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, migrations.FS)
+	provider, err := raw.MigrationProvider()
 	if err != nil {
 		t.Fatal(err)
 	}

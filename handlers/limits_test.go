@@ -17,6 +17,7 @@ import (
 
 	"guildhall"
 	"guildhall/db"
+	"guildhall/db/dbtest"
 	"guildhall/handlers"
 )
 
@@ -268,6 +269,7 @@ func TestPasswordLimitThroughAPI(t *testing.T) {
 // than any entry evicted. The table's bound is lowered from the default to
 // keep the test cheap; it works the same way at 100,000.
 func TestLockoutSurvivesThrottleFlood(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the bound of the in-memory login throttle (on PostgreSQL it is a table)")
 	t.Parallel()
 	const maxKeys = 40
 	opts := db.DefaultOptions()

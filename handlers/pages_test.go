@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -274,9 +273,9 @@ func setCookieFor(resp *http.Response, name string) *http.Cookie {
 }
 
 // openRaw opens the test database directly, to check what is stored.
-func openRaw(t testing.TB, path string) *sql.DB {
+func openRaw(t testing.TB, path string) *db.Raw {
 	t.Helper()
-	sdb, err := sql.Open("sqlite", db.DSN(path))
+	sdb, err := db.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

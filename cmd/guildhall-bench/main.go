@@ -10,7 +10,9 @@
 //     answers {"success": true}, in a process of its own;
 //  3. the real server binary on a fresh database, once per commit mode:
 //     invite_user_to_organization from N concurrent keep-alive clients,
-//     each request a distinct invitee;
+//     each request a distinct invitee; with -db, also on PostgreSQL: one
+//     node, and two nodes on one database with the requests dealt between
+//     them;
 //  4. reads, for organizations of each -sizes: pages of
 //     fetch_memberships_of_organization (the first, one deep in the list by
 //     its cursor, a search, each filter and order) and of the organization's
@@ -25,9 +27,10 @@
 // as the machine allows, which the default limits exist to stop.
 //
 // The files: main.go the flags and the order of the phases; servers.go the
-// server processes and their invite phase; ceilings.go ceilings (a) and
-// (b); reads.go the read phases; drive.go the load driver and its figures;
-// proc.go what /proc says about a process; report.go the printed report.
+// server processes and their invite phase; postgres.go the PostgreSQL
+// databases; ceilings.go ceilings (a) and (b); reads.go the read phases;
+// drive.go the load driver and its figures; proc.go what /proc says about
+// a process; report.go the printed report.
 package main
 
 import (
@@ -63,6 +66,7 @@ type config struct {
 	invitees     int
 	sizes        []int
 	serverFlags  string
+	postgres     string
 	profileDir   string
 	keep         bool
 	noCeilings   bool
@@ -87,6 +91,7 @@ func main() {
 	flag.IntVar(&cfg.invitees, "invitees", defaultInvitees, "users created up front to be invited, one per request")
 	sizes := flag.String("sizes", defaultSizes, "members of the organizations the read phases list, comma-separated (none: no read phases)")
 	flag.StringVar(&cfg.serverFlags, "server-flags", "", "extra flags for guildhall serve, space-separated")
+	flag.StringVar(&cfg.postgres, "db", "", "a PostgreSQL server `URL` (postgres://...) on which the benchmark may create databases: adds the invite phase on PostgreSQL, one node and two")
 	flag.StringVar(&cfg.profileDir, "profile", "", "write CPU profiles of the servers (the last round's invite phases, the read phases of the largest organization with many clients) to `directory`, for go tool pprof")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the databases afterwards")
 	flag.BoolVar(&cfg.noCeilings, "no-ceilings", false, "measure the server only (no ratios)")
@@ -139,11 +144,30 @@ func run(ctx context.Context, cfg config) error {
 		{label: "invite_user_to_organization, one commit each", flags: []string{"--group-commit=false"}, slug: "one-commit"},
 		{label: "invite_user_to_organization, --group-commit", flags: []string{"--group-commit"}, slug: "group-commit", sizes: cfg.sizes},
 	}
+	readsOn := modes[len(modes)-1] // the group-commit server
+	if cfg.postgres != "" {
+		// Invitations to one organization take turns on PostgreSQL (its
+		// count of open invitations); dealt over as many organizations as
+		// clients, they need not.
+		modes = append(modes,
+			&serverMode{label: "invite_user_to_organization, PostgreSQL, 1 node", postgres: cfg.postgres, nodes: 1, slug: "postgres-1"},
+			&serverMode{label: "invite_user_to_organization, PostgreSQL, 2 nodes", postgres: cfg.postgres, nodes: 2, slug: "postgres-2"},
+			&serverMode{label: fmt.Sprintf("  the same, %d organizations, 1 node", cfg.clients), postgres: cfg.postgres, nodes: 1, spread: cfg.clients, slug: "postgres-1-spread"},
+			&serverMode{label: fmt.Sprintf("  the same, %d organizations, 2 nodes", cfg.clients), postgres: cfg.postgres, nodes: 2, spread: cfg.clients, slug: "postgres-2-spread"})
+	}
 	for i, m := range modes {
-		if err := m.start(ctx, client, cfg, filepath.Join(cfg.dir, fmt.Sprintf("server%d", i))); err != nil {
+		err := m.start(ctx, client, cfg, filepath.Join(cfg.dir, fmt.Sprintf("server%d", i)))
+		if m.drop != nil {
+			defer m.drop()
+		}
+		for _, p := range m.servers() {
+			if p != nil {
+				defer p.Kill()
+			}
+		}
+		if err != nil {
 			return err
 		}
-		defer m.srv.Kill()
 	}
 	var ceilA, ceilNormal *rawCeiling
 	var ceilB *echoCeiling
@@ -194,27 +218,30 @@ func run(ctx context.Context, cfg config) error {
 	}
 	for i, m := range modes {
 		r := merge(roundsInvite[i])
-		r.rss = peakRSS(m.srv.Pid())
+		for _, p := range m.servers() {
+			r.rss = max(r.rss, peakRSS(p.Pid()))
+		}
 		results = append(results, r)
-		if err := checkInvites(m.dbPath, m.fx.InviteOrg, r.ok); err != nil {
+		if err := checkInvites(m.dbPath, m.inviteOrgs, r.ok); err != nil {
 			return err
 		}
 	}
 
-	// Reads, on the last server.
-	last := modes[len(modes)-1]
+	// Reads, on the group-commit server.
 	var reads []result
 	if len(cfg.sizes) > 0 {
 		fmt.Println("reads ...")
 		var err error
-		if reads, err = readPhases(ctx, client, last, cfg); err != nil {
+		if reads, err = readPhases(ctx, client, readsOn, cfg); err != nil {
 			return err
 		}
 		results = append(results, reads...)
 	}
 	for _, m := range modes {
-		if err := m.srv.Stop(); err != nil {
-			return fmt.Errorf("server did not stop cleanly: %w\n%s", err, m.srv.Log())
+		for _, p := range m.servers() {
+			if err := p.Stop(); err != nil {
+				return fmt.Errorf("server did not stop cleanly: %w\n%s", err, p.Log())
+			}
 		}
 	}
 	printResults(results, cfg)

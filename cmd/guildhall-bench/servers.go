@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,35 +17,48 @@ import (
 )
 
 // serverMode is the server binary run with one set of flags, on a
-// database of its own.
+// database of its own: a SQLite file, or a PostgreSQL database that one
+// or more nodes share.
 type serverMode struct {
-	label  string
-	flags  []string
-	sizes  []int // the organizations to seed for the read phases
-	srv    *serverproc.Process
-	dbPath string
-	fx     fixture.Fixtures
-	orgs   map[int]int64 // the seeded organizations, by size
-	slug   string        // names its profiles
-	prof   *profiler     // nil unless -profile
-	next   atomic.Int64  // the last invitee used
+	label      string
+	flags      []string
+	sizes      []int  // the organizations to seed for the read phases
+	postgres   string // the PostgreSQL server to make the database on; "": a SQLite file
+	nodes      int    // servers on the database; 0 is 1
+	spread     int    // organizations the invitations are dealt over; 0: one, fx.InviteOrg
+	srv        *serverproc.Process
+	more       []*serverproc.Process // the nodes after the first
+	dbPath     string                // the file, or the database's URL
+	drop       func()                // drops the PostgreSQL database
+	fx         fixture.Fixtures
+	inviteOrgs []int64       // where the invitations go
+	orgs       map[int]int64 // the seeded organizations, by size
+	slug       string        // names its profiles
+	prof       *profiler     // nil unless -profile
+	next       atomic.Int64  // the last invitee used
 }
 
-// start seeds a fresh database in dir and starts the server on it with the
-// abuse limits off, then sets up the fixtures.
+// start seeds a fresh database (in dir, or on the PostgreSQL server) and
+// starts the server (each node) on it with the abuse limits off, then
+// sets up the fixtures.
 func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	m.dbPath = filepath.Join(dir, "guildhall.db")
+	var err error
+	if m.postgres != "" {
+		if m.dbPath, m.drop, err = createDatabase(ctx, m.postgres); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("seeding %d invitees and organizations of %v members in %s ...\n", cfg.invitees, m.sizes, m.dbPath)
 	began := time.Now()
-	var err error
 	if m.orgs, err = fixture.Seed(ctx, m.dbPath, cfg.invitees, m.sizes); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	fmt.Printf("  seeded in %v\n", time.Since(began).Round(time.Second))
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", m.dbPath, "--max-pending-invites", "0", "--invite-rate", "0"}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", m.dbPath, "--max-pending-invites", "0", "--invite-rate", "0", "--org-rate", "0"}
 	args = append(args, m.flags...)
 	args = append(args, strings.Fields(cfg.serverFlags)...)
 	if cfg.profileDir != "" {
@@ -54,6 +67,13 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 	fmt.Printf("starting %s %s\n", cfg.bin, strings.Join(args, " "))
 	if m.srv, err = serverproc.Start(ctx, cfg.bin, args, nil); err != nil {
 		return err
+	}
+	for range max(1, m.nodes) - 1 {
+		p, err := serverproc.Start(ctx, cfg.bin, args, nil)
+		if err != nil {
+			return err
+		}
+		m.more = append(m.more, p)
 	}
 	if cfg.profileDir != "" {
 		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
@@ -64,38 +84,74 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 	if m.fx, err = fixture.Setup(ctx, client, m.srv.URL); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
 	}
+	m.inviteOrgs = []int64{m.fx.InviteOrg}
+	for i := range m.spread - 1 {
+		a, err := fixture.Call(ctx, client, m.srv.URL, "create_organization",
+			map[string]any{"auth": map[string]string{"api_key": m.fx.APIKey}, "organization_name": fmt.Sprintf("Invitations %d", i+2)})
+		var org struct {
+			ID int64 `json:"organization_id"`
+		}
+		if err == nil && (!a.Success || json.Unmarshal(a.Result, &org) != nil) {
+			err = fmt.Errorf("%d %s", a.Status, a.Body)
+		}
+		if err != nil {
+			return fmt.Errorf("create an organization to invite to: %w", err)
+		}
+		m.inviteOrgs = append(m.inviteOrgs, org.ID)
+	}
 	return nil
 }
 
-// invite runs one invite phase: every request a new invitee; prof, if
-// not nil, profiles it.
+// servers is every node of the mode, the first first.
+func (m *serverMode) servers() []*serverproc.Process {
+	return append([]*serverproc.Process{m.srv}, m.more...)
+}
+
+// cpuTime is the CPU time of every node so far.
+func (m *serverMode) cpuTime() time.Duration {
+	var total time.Duration
+	for _, p := range m.servers() {
+		total += cpuTime(p.Pid())
+	}
+	return total
+}
+
+// invite runs one invite phase: every request a new invitee, the requests
+// dealt round the nodes in turn, and round the organizations; prof, if
+// not nil, profiles it (the first node).
 func (m *serverMode) invite(ctx context.Context, client *http.Client, cfg config, prof *profiler) result {
 	wait := prof.during(ctx, "invite-"+m.slug, cfg.duration)
 	defer wait()
-	cpu := cpuTime(m.srv.Pid())
+	cpu := m.cpuTime()
+	nodes := m.servers()
 	r := drive(ctx, client, cfg.clients, cfg.duration, func() (*http.Request, error) {
 		n := int(m.next.Add(1))
 		if n > cfg.invitees {
 			return nil, errOutOfInvitees
 		}
-		return fixture.NewRequest(ctx, m.srv.URL, "invite_user_to_organization", fixture.InviteBody(m.fx.APIKey, fixture.InviteeName(n), m.fx.InviteOrg))
+		url, org := nodes[n%len(nodes)].URL, m.inviteOrgs[n%len(m.inviteOrgs)]
+		return fixture.NewRequest(ctx, url, "invite_user_to_organization", fixture.InviteBody(m.fx.APIKey, fixture.InviteeName(n), org))
 	})
 	r.name = m.label
-	r.cpu = cpuTime(m.srv.Pid()) - cpu
+	r.cpu = m.cpuTime() - cpu
 	return r
 }
 
 // checkInvites makes sure the database holds exactly the invitations
 // that were acknowledged: none lost, none made without an answer.
-func checkInvites(path string, org int64, acknowledged int) error {
-	raw, err := sql.Open("sqlite", db.DSN(path))
+func checkInvites(path string, orgs []int64, acknowledged int) error {
+	raw, err := db.OpenRaw(path)
 	if err != nil {
 		return err
 	}
 	defer raw.Close()
 	var n int
-	if err := raw.QueryRow(`SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'pending'`, org).Scan(&n); err != nil {
-		return err
+	for _, org := range orgs {
+		var inOrg int
+		if err := raw.QueryRow(`SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'pending'`, org).Scan(&inOrg); err != nil {
+			return err
+		}
+		n += inOrg
 	}
 	if n != acknowledged {
 		return fmt.Errorf("%d invitations acknowledged but %d in the database", acknowledged, n)

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"guildhall/db"
 )
@@ -34,7 +33,7 @@ func backup(ctx context.Context, argv []string, stdout, stderr io.Writer) error 
 		fs.Usage()
 		return errors.New("usage: guildhall backup FILE [--db FILE] [--force]")
 	}
-	if isPostgresURL(*dbPath) {
+	if db.IsPostgresURL(*dbPath) {
 		// The URL is not repeated: it may hold a password.
 		return errors.New("guildhall backup copies a SQLite database; back up PostgreSQL with pg_dump (see docs/DEPLOY.md)")
 	}
@@ -46,12 +45,6 @@ func backup(ctx context.Context, argv []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", *dbPath, file)
 	return nil
-}
-
-// isPostgresURL reports whether a --db value names a PostgreSQL database
-// rather than a SQLite file.
-func isPostgresURL(v string) bool {
-	return strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://")
 }
 
 // parseInterleaved parses flags given before, between or after the

@@ -1,11 +1,15 @@
 // Command guildhall runs the Guildhall organization-membership server.
 //
-//	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db] [--signup=true] [--invite-ttl 168h] [--token-ttl 168h]
+//	guildhall serve [--addr 127.0.0.1:8000] [--db ./guildhall.db|postgres://...] [--signup=true] [--invite-ttl 168h] [--token-ttl 168h]
 //	                [--max-pending-invites 1000] [--max-pending-invites-per-user 100] [--invite-rate 600]
 //	                [--org-rate 10] [--signup-rate 20] [--group-commit=true]
 //	                [--log-format text|json] [--metrics-addr HOST:PORT] [--pprof-addr HOST:PORT]
 //	guildhall user add NAME            (password read from stdin)
+//	guildhall migrate [--db ./guildhall.db|postgres://...]
 //	guildhall backup FILE [--db ./guildhall.db] [--force]
+//
+// --db (GUILDHALL_DB) is a SQLite file, or a PostgreSQL 15+ database named
+// by a postgres:// or postgresql:// URL, for several nodes on one database.
 package main
 
 import (
@@ -63,7 +67,11 @@ const usage = `Guildhall: an organization-membership server.
 Usage:
   guildhall serve [flags]      run the HTTP server (see guildhall serve -h)
   guildhall user add NAME      create a user; the password is read from stdin
+  guildhall migrate            apply the database's pending migrations, and serve nothing
   guildhall backup FILE        copy the SQLite database to FILE while it is in use (see guildhall backup -h)
+
+--db (env GUILDHALL_DB) is a SQLite file, or a PostgreSQL 15+ database named
+by a postgres:// or postgresql:// URL, which several servers may share.
 `
 
 // run dispatches a subcommand; it returns when the command is done or ctx
@@ -84,6 +92,8 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		return userAdd(ctx, argv[2:], stdin, stdout, stderr)
 	case "backup":
 		return backup(ctx, argv[1:], stdout, stderr)
+	case "migrate":
+		return migrateCommand(ctx, argv[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -148,7 +158,7 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", envOr("GUILDHALL_ADDR", defaultAddr), "listen address `host:port` (env GUILDHALL_ADDR)")
-	fs.StringVar(&cfg.dbPath, "db", envOr("GUILDHALL_DB", defaultDB), "SQLite database `file`, created if missing (env GUILDHALL_DB)")
+	fs.StringVar(&cfg.dbPath, "db", envOr("GUILDHALL_DB", defaultDB), dbFlagUsage)
 	fs.BoolVar(&cfg.signup, "signup", true, "let people create their own accounts (add_user and /signup)")
 	fs.DurationVar(&cfg.inviteTTL, "invite-ttl", guildhall.DefaultInviteTTL, "how long a pending invitation stays open")
 	fs.DurationVar(&cfg.tokenTTL, "token-ttl", guildhall.DefaultTokenTTL, "how long a sign-in token from login or add_user stays valid")
@@ -157,7 +167,7 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&cfg.inviteRate, "invite-rate", db.DefaultInviteRate, "most invitations one user may send a minute (0: no limit)")
 	fs.IntVar(&cfg.orgRate, "org-rate", db.DefaultOrganizationRate, "most organizations one user may create an hour (0: no limit)")
 	fs.IntVar(&cfg.signupRate, "signup-rate", db.DefaultSignupRate, "most sign-ups from one client address (IPv6: one /64) an hour (0: no limit)")
-	fs.BoolVar(&cfg.groupCommit, "group-commit", true, "commit concurrent writes together, one savepoint each, answering after the shared durable commit; false commits each write alone (see docs/PERFORMANCE.md)")
+	fs.BoolVar(&cfg.groupCommit, "group-commit", true, "SQLite: commit concurrent writes together, one savepoint each, answering after the shared durable commit; false commits each write alone (see docs/PERFORMANCE.md). PostgreSQL commits many writes at once and ignores it")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", false, "mark cookies Secure: set this when browsers reach the server over HTTPS")
 	fs.DurationVar(&cfg.sessionIdle, "session-idle", handlers.DefaultSessionIdleTimeout, "sign a browser out after this long without a request")
 	fs.DurationVar(&cfg.sessionMaxAge, "session-max-age", handlers.DefaultSessionMaxAge, "sign a browser out this long after it signed in")
@@ -263,7 +273,7 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	// The address line is printed on stdout so scripts and tests can find
 	// the port when --addr asks for :0; the other listeners' lines come
 	// first, so whoever waits for this one has seen them.
-	fmt.Fprintf(stdout, "guildhall listening on http://%s (database %s)\n", ln.Addr(), cfg.dbPath)
+	fmt.Fprintf(stdout, "guildhall listening on http://%s (database %s)\n", ln.Addr(), sourceName(cfg.dbPath))
 
 	served := make(chan error, len(servers))
 	for i, s := range servers {
@@ -300,7 +310,7 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 func userAdd(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dbPath := fs.String("db", envOr("GUILDHALL_DB", defaultDB), "SQLite database `file` (env GUILDHALL_DB)")
+	dbPath := fs.String("db", envOr("GUILDHALL_DB", defaultDB), dbFlagUsage)
 	admin := fs.Bool("admin", false, "mark the user as a server administrator")
 	// Accept flags before or after the name.
 	var name string
@@ -313,7 +323,7 @@ func userAdd(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr
 	if name == "" && fs.NArg() == 1 {
 		name = fs.Arg(0)
 	} else if fs.NArg() > 0 || name == "" {
-		return errors.New("usage: guildhall user add NAME [--db FILE] [--admin] < password")
+		return errors.New("usage: guildhall user add NAME [--db FILE|URL] [--admin] < password")
 	}
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && line != "") {

@@ -53,7 +53,7 @@ func TestBackupWhileServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, migrations.FS)
+	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, migrations.SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}

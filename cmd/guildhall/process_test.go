@@ -39,21 +39,30 @@ func TestMain(m *testing.M) {
 // kills it if it is still running.
 func startServer(t *testing.T, path string, flags ...string) *serverproc.Process {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", path}, flags...)
-	// Under -race, a process sleeps a second as it exits, for late race
-	// reports from goroutines still running; a server exits only after
-	// its shutdown has ended them, and the tests stop a server six times.
-	race := "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
-	p, err := serverproc.Start(context.Background(), self, args, []string{asCommandEnv + "=1", race})
+	self, args, env := serveCommand(t, path, flags...)
+	p, err := serverproc.Start(context.Background(), self, args, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Kill)
 	return p
+}
+
+// serveCommand is the command line and the environment (beyond this
+// process's) of `guildhall serve` on a free port with the database at path
+// and the extra flags: this test binary, run as the command.
+func serveCommand(t *testing.T, path string, flags ...string) (self string, args, env []string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", path}, flags...)
+	// Under -race, a process sleeps a second as it exits, for late race
+	// reports from goroutines still running; a server exits only after
+	// its shutdown has ended them, and the tests stop a server six times.
+	race := "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
+	return self, args, []string{asCommandEnv + "=1", race}
 }
 
 // TestUserAdd creates a user from the shell and checks they can log in.
