@@ -199,8 +199,11 @@ func (db *DB) EndSession(ctx context.Context, a guildhall.Actor, handle string) 
 		return err
 	}
 	notFound := guildhall.Errorf(guildhall.ENOTFOUND, "You have no such session; it may have ended already.")
+	if !guildhall.ValidSessionHandle(handle) {
+		return notFound
+	}
 	sum, err := hex.DecodeString(handle)
-	if err != nil || len(sum) != sha256.Size {
+	if err != nil {
 		return notFound
 	}
 	return db.update(ctx, func(tx *Tx) error {

@@ -115,16 +115,28 @@ func (e *apiEnv) ok(fn string, body any) json.RawMessage {
 // snapshot dumps every table, to prove a refused request changed nothing.
 func (e *apiEnv) snapshot() string {
 	e.t.Helper()
-	raw, err := sql.Open("sqlite", db.DSN(e.path))
+	return snapshotOf(e.t, e.path)
+}
+
+// snapshotOf dumps every table of the database at path but the sessions'
+// bookkeeping (their last use and flash messages), which a page view may
+// write: of a session, only which user's it is.
+func snapshotOf(t testing.TB, path string) string {
+	t.Helper()
+	raw, err := sql.Open("sqlite", db.DSN(path))
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer raw.Close()
 	var out strings.Builder
-	for _, table := range []string{"users", "api_keys", "auth_tokens", "organizations", "memberships", "audit_events", "idempotency_keys"} {
-		rows, err := raw.Query("SELECT * FROM " + table + " ORDER BY 1")
+	for _, table := range []string{"users", "api_keys", "auth_tokens", "organizations", "memberships", "audit_events", "idempotency_keys", "sessions"} {
+		query := "SELECT * FROM " + table + " ORDER BY 1"
+		if table == "sessions" {
+			query = "SELECT id_hash, user_id FROM sessions ORDER BY 1"
+		}
+		rows, err := raw.Query(query)
 		if err != nil {
-			e.t.Fatal(err)
+			t.Fatal(err)
 		}
 		cols, _ := rows.Columns()
 		for rows.Next() {
@@ -134,7 +146,7 @@ func (e *apiEnv) snapshot() string {
 				ptrs[i] = &vals[i]
 			}
 			if err := rows.Scan(ptrs...); err != nil {
-				e.t.Fatal(err)
+				t.Fatal(err)
 			}
 			fmt.Fprintln(&out, table, vals)
 		}

@@ -70,7 +70,11 @@ func (s *Server) handleChangePassword(c echo.Context) error {
 
 // handleEndSessionConfirm asks before signing out another session.
 func (s *Server) handleEndSessionConfirm(c echo.Context) error {
-	return s.confirm(c, views.Confirmation{
+	handle, err := handleParam(c)
+	if err != nil {
+		return err
+	}
+	return s.confirm(c, views.EndSessionURL(handle), views.Confirmation{
 		Title:   "Sign out that session?",
 		Message: "The browser it belongs to is signed out at once, and must sign in again with your password.",
 		Button:  "Sign it out", Back: "/account",
@@ -80,7 +84,11 @@ func (s *Server) handleEndSessionConfirm(c echo.Context) error {
 // handleEndSession signs out one of the user's other sessions.
 func (s *Server) handleEndSession(c echo.Context) error {
 	a, _ := actorOf(c)
-	if err := s.svc.EndSession(c.Request().Context(), a, c.Param("handle")); err != nil {
+	handle, err := handleParam(c)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.EndSession(c.Request().Context(), a, handle); err != nil {
 		if !userFacing(err) {
 			return err
 		}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -13,13 +14,21 @@ import (
 
 // The sign-in, sign-out and sign-up pages.
 
-// safeNext keeps a post-login destination only if it is a path on this
-// site, so the login form cannot be used to send people elsewhere.
+// safeNext keeps a post-login destination only if it is a page of this
+// site, named as the pages name their own URLs: so the login form cannot
+// send people elsewhere, nor to the API, nor to a path whose encoded
+// "/", "\\", "?" or "#", or whose dot segments, the router would decode
+// into other steps than the ones it shows (every page URL is plain: ids
+// and usernames need no escaping).
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
 		return ""
 	}
-	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" || u.User != nil {
+		return ""
+	}
+	if u.EscapedPath() != u.Path || path.Clean(u.Path) != u.Path || isAPIPath(u.Path) {
 		return ""
 	}
 	return next

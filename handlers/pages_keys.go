@@ -61,10 +61,11 @@ func (s *Server) handleCreateKey(c echo.Context) error {
 
 // handleDeleteKeyConfirm asks before revoking a key.
 func (s *Server) handleDeleteKeyConfirm(c echo.Context) error {
-	if _, err := parseID(c, "id", "API key"); err != nil {
+	id, err := parseID(c, "id", "API key")
+	if err != nil {
 		return err
 	}
-	return s.confirm(c, views.Confirmation{
+	return s.confirm(c, views.DeleteKeyURL(id), views.Confirmation{
 		Title:   "Revoke this API key?",
 		Message: "Scripts that use it stop working at once. This cannot be undone.",
 		Button:  "Revoke the key", Back: "/keys",

@@ -184,9 +184,18 @@ func (s *Server) routes() {
 	e.POST("/keys", s.handleCreateKey, member...)
 	e.Match(readable, "/account", s.handleAccount, member...)
 	e.POST("/account/password", s.handleChangePassword, member...)
-	// Destructive actions: GET asks first (a page, or a dialog for htmx),
-	// POST does it.
-	for path, h := range map[string][2]echo.HandlerFunc{
+	for path, h := range s.destructiveActions() {
+		e.Match(readable, path, h[0], member...)
+		e.POST(path, h[1], member...)
+	}
+}
+
+// destructiveActions are the routes of the actions that ask first: GET
+// asks (a page, or a dialog for htmx), POST does it. Each question's form
+// posts to the URL the pages' builders make from the checked parameters
+// (see confirm).
+func (s *Server) destructiveActions() map[string][2]echo.HandlerFunc {
+	return map[string][2]echo.HandlerFunc{
 		"/orgs/:id/invitations/:username/revoke": {s.handleRevokeConfirm, s.handleRevoke},
 		"/orgs/:id/members/:username/remove":     {s.handleRemoveConfirm, s.handleRemove},
 		"/orgs/:id/leave":                        {s.handleLeaveConfirm, s.handleLeave},
@@ -196,9 +205,6 @@ func (s *Server) routes() {
 		"/invitations/decline-all":               {s.handleDeclineAllConfirm, s.handleDeclineAll},
 		"/keys/:id/delete":                       {s.handleDeleteKeyConfirm, s.handleDeleteKey},
 		"/account/sessions/:handle/end":          {s.handleEndSessionConfirm, s.handleEndSession},
-	} {
-		e.Match(readable, path, h[0], member...)
-		e.POST(path, h[1], member...)
 	}
 }
 

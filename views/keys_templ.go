@@ -236,7 +236,7 @@ func KeysPage(p Page, v KeysView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = ConfirmLink(deleteKeyURL(k.ID), "Revoke", "revoke-key", "Revoke the key "+k.Preview).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = ConfirmLink(DeleteKeyURL(k.ID), "Revoke", "revoke-key", "Revoke the key "+k.Preview).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
