@@ -134,25 +134,40 @@ func snapshotOf(t testing.TB, path string) string {
 		if table == "sessions" {
 			query = "SELECT id_hash, user_id FROM sessions ORDER BY 1"
 		}
-		rows, err := raw.Query(query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintln(&out, table, vals)
-		}
-		rows.Close()
+		dumpQuery(t, raw, &out, table, query)
 	}
 	return out.String()
+}
+
+// dumpQuery writes each row query returns to out, after label: its
+// columns as text, so a test can look for a string in them.
+func dumpQuery(t testing.TB, raw *sql.DB, out *strings.Builder, label, query string) {
+	t.Helper()
+	rows, err := raw.Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				vals[i] = string(b)
+			}
+		}
+		fmt.Fprintln(out, label, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // user creates a user through the service, with the password pw(name) gives.

@@ -21,16 +21,21 @@ func TestAPIKeysPage(t *testing.T) {
 	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/keys" {
 		t.Fatalf("create: %d %q", p.StatusCode, p.Header.Get("Location"))
 	}
-	var stored string
-	openRaw(t, env.path).QueryRow(`SELECT data FROM sessions`).Scan(&stored)
-	if !strings.Contains(stored, "sk-") {
-		t.Fatal("the redirect does not carry the new key in the session")
+	// The secret rides to the next page in the session, sealed: no row of
+	// the sessions table holds it (nor its title) in plaintext.
+	carried := sessionsTable(t, env.path)
+	if strings.Contains(carried, "sk-") || strings.Contains(carried, "deploy script") {
+		t.Fatal("the session's row holds the new key in plaintext")
 	}
 	p = v.get("/keys")
 	key := text(p.Doc.Find(`[data-testid="new-key-value"]`))
 	if !strings.HasPrefix(key, "sk-") || len(key) != 51 || !strings.Contains(text(p.Doc.Find("#new-key-heading")), "deploy script") {
 		t.Fatalf("after the redirect: key %q", key)
 	}
+	if strings.Contains(carried, key) || strings.Contains(carried, key[3:]) {
+		t.Fatal("the session's row held the new key in plaintext")
+	}
+	var stored string
 	openRaw(t, env.path).QueryRow(`SELECT data FROM sessions`).Scan(&stored)
 	if strings.Contains(stored, key) || strings.Contains(stored, "sk-") {
 		t.Fatal("the secret stays in the session after it was shown")
@@ -85,4 +90,12 @@ func TestAPIKeysPage(t *testing.T) {
 	if resp := env.visitor().do(req); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a revoked key still works: %d", resp.StatusCode)
 	}
+}
+
+// sessionsTable is every column of every row of the sessions table, as text.
+func sessionsTable(t testing.TB, path string) string {
+	t.Helper()
+	var out strings.Builder
+	dumpQuery(t, openRaw(t, path), &out, "sessions", `SELECT * FROM sessions`)
+	return out.String()
 }
