@@ -22,9 +22,9 @@ type Session struct {
 }
 
 // Actor returns the user the session signs in, as an actor that
-// authenticated with a password (a session starts from a password login).
+// authenticated with a browser session (AuthSession).
 func (s Session) Actor() Actor {
-	return Actor{UserID: s.UserID, Username: s.Username, Admin: s.Admin}
+	return Actor{UserID: s.UserID, Username: s.Username, Admin: s.Admin, Auth: AuthSession}
 }
 
 // SessionHandleLen is the length of a Handle: the hex of a SHA-256.

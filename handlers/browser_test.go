@@ -417,6 +417,7 @@ func TestBrowserConsole(t *testing.T) {
 	// The API keys page: a key shown once, after a redirect.
 	b.open(a, "/keys", "#key-title")
 	b.do(a, "create a key", chromedp.SendKeys(chromedp.CSS("#key-title"), "deploy"),
+		chromedp.SendKeys(chromedp.CSS("#key-password"), "alice-password"),
 		chromedp.Click(chromedp.CSS(`form[data-testid="create-key-form"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="new-key-value"]`)))
 	b.audit(a, "keys")

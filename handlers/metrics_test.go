@@ -55,7 +55,7 @@ func TestMetrics(t *testing.T) {
 	env.user("bob")
 	env.user("carol")
 	acme := env.org(alice, "Acme")
-	if _, err := env.store.CreateSession(context.Background(), "a-session-id", alice.UserID, nil, handlers.DefaultSessionIdleTimeout, time.Hour); err != nil {
+	if _, err := env.store.CreateSession(context.Background(), "a-session-id", alice, nil, handlers.DefaultSessionIdleTimeout, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 

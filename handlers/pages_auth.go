@@ -58,15 +58,16 @@ func (s *Server) handleLogin(c echo.Context) error {
 	a, err := s.svc.Authenticate(c.Request().Context(), guildhall.Credentials{
 		Username: f.Username, Password: password, ClientAddr: c.RealIP(),
 	})
+	if err == nil {
+		// Refused if the password changed after it was checked.
+		err = s.startSession(c, a, "")
+	}
 	if err != nil {
 		if !userFacing(err) {
 			return err
 		}
 		f.Error = guildhall.ErrorMessage(err)
 		return render(c, errorStatus(c, err), views.LoginPage(s.pageTakingFlashes(c, "Sign in", "login"), f))
-	}
-	if err := s.startSession(c, a.UserID, ""); err != nil {
-		return err
 	}
 	if f.Next == "" {
 		f.Next = "/"
@@ -114,7 +115,7 @@ func (s *Server) handleSignup(c echo.Context) error {
 		f.Error = guildhall.ErrorMessage(err)
 		return render(c, errorStatus(c, err), views.SignupPage(s.pageTakingFlashes(c, "Sign up", "signup"), f))
 	}
-	if err := s.startSession(c, u.ID, "Welcome to Guildhall, "+u.Username+". Create an organization, or wait for an invitation."); err != nil {
+	if err := s.startSession(c, guildhall.Actor{UserID: u.ID}, "Welcome to Guildhall, "+u.Username+". Create an organization, or wait for an invitation."); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/")

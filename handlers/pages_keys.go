@@ -41,16 +41,23 @@ func (s *Server) handleKeys(c echo.Context) error {
 	return render(c, http.StatusOK, views.KeysPage(s.pageTakingFlashes(c, "API keys", "keys"), v))
 }
 
-// handleCreateKey creates a key through the same CreateAPIKey as the API,
-// and redirects to the keys page, which shows its secret once
+// handleCreateKey has the service check the current password
+// (ConfirmPassword: a session alone may not create keys), creates a key
+// through the same CreateAPIKey as the API, and redirects to the keys page, which shows its secret once
 // (Post/Redirect/Get: reloading that page mints no second key). The
 // secret rides in the session until that page is shown, and never again,
 // sealed under a key derived from the session id, so that the session's
 // row (which the database keeps under the id's hash) does not hold it.
 func (s *Server) handleCreateKey(c echo.Context) error {
 	a, _ := actorOf(c)
+	ctx := c.Request().Context()
 	title := formValue(c, "title")
-	k, secret, err := s.svc.CreateAPIKey(c.Request().Context(), a, title)
+	confirmed, err := s.svc.ConfirmPassword(ctx, a, formValue(c, "current_password"), c.RealIP())
+	var k guildhall.APIKey
+	var secret string
+	if err == nil {
+		k, secret, err = s.svc.CreateAPIKey(ctx, confirmed, title)
+	}
 	if err != nil {
 		if !userFacing(err) {
 			return err

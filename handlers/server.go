@@ -45,6 +45,7 @@ type Service interface {
 	ResendInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) (guildhall.Membership, error)
 	DeclineAllInvitations(ctx context.Context, a guildhall.Actor) (int, error)
 	ChangePassword(ctx context.Context, a guildhall.Actor, newPassword string) error
+	ConfirmPassword(ctx context.Context, a guildhall.Actor, password, clientAddr string) (guildhall.Actor, error)
 	ListSessions(ctx context.Context, a guildhall.Actor, idle time.Duration) ([]guildhall.Session, error)
 	EndSession(ctx context.Context, a guildhall.Actor, handle string) error
 	CreateToken(ctx context.Context, a guildhall.Actor) (string, time.Time, error)
