@@ -470,6 +470,7 @@ func TestBrowserConsole(t *testing.T) {
 		t.Errorf("a refused no-JS invitation leaves the browser on %s", u)
 	}
 	b.do(n, "create a key", chromedp.Navigate(b.base+"/keys"), chromedp.SendKeys(chromedp.CSS("#key-title"), "no script"),
+		chromedp.SendKeys(chromedp.CSS("#key-password"), "adam-password"),
 		chromedp.Click(chromedp.CSS(`form[data-testid="create-key-form"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="new-key-value"]`)),
 		chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#key-title`)))
