@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"guildhall"
 	"guildhall/handlers"
@@ -176,5 +177,36 @@ func TestConfirmationsPostToCanonicalURLs(t *testing.T) {
 		if p := anon.post("/login", form); p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != want {
 			t.Errorf("login with next=%q: %d Location %q, want %q", next, p.StatusCode, p.Header.Get("Location"), want)
 		}
+	}
+}
+
+// TestDeclineConfirmAsksOnlyTheInvitee: the question before declining
+// comes from the service's OpenInvitation: the invitee with an open
+// invitation is asked, naming the organization; anyone else, and the
+// invitee once it has expired, gets a 404 that names it only by its id.
+func TestDeclineConfirmAsksOnlyTheInvitee(t *testing.T) {
+	t.Parallel()
+	env := newPageEnv(t)
+	dave := env.user("dave")
+	env.user("alice")
+	env.user("bob")
+	dcorp := env.org(dave, "Dcorp")
+	if _, err := env.store.InviteUser(context.Background(), dave, dcorp, "alice", guildhall.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	path := "/invitations/" + strconv.FormatInt(dcorp, 10) + "/decline"
+	alice, bob := env.visitor(), env.visitor()
+	alice.login("alice")
+	bob.login("bob")
+	if p := alice.get(path); p.StatusCode != http.StatusOK || !strings.Contains(text(p.Doc.Find("h1, h2")), "Dcorp") {
+		t.Fatalf("the invitee: %d %q", p.StatusCode, text(p.Doc.Find("main")))
+	}
+	if p := bob.get(path); p.StatusCode != http.StatusNotFound || strings.Contains(p.Body, "Dcorp") || !strings.Contains(p.Body, "organization "+strconv.FormatInt(dcorp, 10)) {
+		t.Errorf("someone else: %d %q", p.StatusCode, text(p.Doc.Find("main")))
+	}
+	env.advance(guildhall.DefaultInviteTTL + time.Second)
+	alice.login("alice") // the session has timed out meanwhile
+	if p := alice.get(path); p.StatusCode != http.StatusNotFound || strings.Contains(p.Body, "Dcorp") {
+		t.Errorf("the invitee, expired: %d %q", p.StatusCode, text(p.Doc.Find("main")))
 	}
 }
