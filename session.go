@@ -22,7 +22,25 @@ type Session struct {
 }
 
 // Actor returns the user the session signs in, as an actor that
-// authenticated with a password (a session starts from a password login).
+// authenticated with a browser session (AuthSession).
 func (s Session) Actor() Actor {
-	return Actor{UserID: s.UserID, Username: s.Username, Admin: s.Admin}
+	return Actor{UserID: s.UserID, Username: s.Username, Admin: s.Admin, Auth: AuthSession}
+}
+
+// SessionHandleLen is the length of a Handle: the hex of a SHA-256.
+const SessionHandleLen = 64
+
+// ValidSessionHandle reports whether h is what Handle holds: exactly 64
+// lower-case hex digits. Anything else names no session, and is refused
+// before it is looked up or put in a page's link.
+func ValidSessionHandle(h string) bool {
+	if len(h) != SessionHandleLen {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

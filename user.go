@@ -37,17 +37,30 @@ type Actor struct {
 	// Auth is how the caller authenticated; some operations demand a
 	// password (see RequirePassword).
 	Auth AuthMethod
+	// PasswordStamp identifies the password hash that the service checked
+	// this actor's password against (set by Authenticate and
+	// ConfirmPassword; empty for any other actor). Creating a session or a
+	// sign-in token, or changing the password, for an actor with a stamp
+	// refuses it if the password has changed since (a concurrent
+	// change_password): a credential checked against the old password must
+	// not outlive the change.
+	PasswordStamp string
 }
 
 // AuthMethod is how an actor proved who they are.
 type AuthMethod int
 
-// The ways to authenticate. The zero value is a password: a browser
-// session starts from a password sign-in, and acts with its powers.
+// The ways to authenticate. The zero value is a password.
 const (
-	AuthPassword AuthMethod = iota // a username and password, or a session begun with them
+	AuthPassword AuthMethod = iota // a username and password, checked in this request
 	AuthAPIKey                     // an API key from create_api_key
 	AuthToken                      // a sign-in token from login or add_user
+	// AuthSession is a browser session, begun with a password sign-in. It
+	// has a password's powers but those that need the password itself
+	// (SessionMay): for those the page asks for the current password again
+	// and the service checks it (ConfirmPassword), so that a browser left
+	// signed in cannot be used to mint a key or take the account over.
+	AuthSession
 )
 
 // Credentials are what a caller presents: an API key, a sign-in token, or
@@ -102,14 +115,30 @@ func TokenMay(op PasswordOperation) bool {
 	return true
 }
 
+// SessionMay reports whether a browser session may perform op without
+// the current password being typed again: everything but minting a
+// sign-in token (OpLogIn), creating API keys and changing the password
+// (a token or key outlives the session that made it; a new password locks
+// the owner out).
+func SessionMay(op PasswordOperation) bool {
+	switch op {
+	case OpLogIn, OpCreateAPIKey, OpChangePassword:
+		return false
+	}
+	return true
+}
+
 // RequirePassword refuses op to an actor who authenticated with an API
-// key, and to a token unless TokenMay(op).
+// key, to a token unless TokenMay(op), and to a browser session unless
+// SessionMay(op).
 func RequirePassword(a Actor, op PasswordOperation) error {
 	switch {
 	case a.Auth == AuthAPIKey:
 		return Errorf(EFORBIDDEN, "An API key cannot %s; authenticate with your username and password.", op)
 	case a.Auth == AuthToken && !TokenMay(op):
 		return Errorf(EFORBIDDEN, "A sign-in token cannot %s; authenticate with your username and password.", op)
+	case a.Auth == AuthSession && !SessionMay(op):
+		return Errorf(EFORBIDDEN, "To %s, type your current password.", op)
 	}
 	return nil
 }

@@ -51,6 +51,7 @@ func TestRequirePassword(t *testing.T) {
 		guildhall.AuthPassword: {guildhall.OpLogIn, guildhall.OpCreateAPIKey, guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpChangePassword, guildhall.OpManageSessions},
 		guildhall.AuthAPIKey:   {},
 		guildhall.AuthToken:    {guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpManageSessions},
+		guildhall.AuthSession:  {guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpManageSessions},
 	}
 	refusal := map[guildhall.AuthMethod]string{guildhall.AuthAPIKey: "An API key", guildhall.AuthToken: "A sign-in token"}
 	for method, ops := range allowed {
@@ -64,6 +65,9 @@ func TestRequirePassword(t *testing.T) {
 				continue
 			}
 			want := refusal[method] + " cannot " + string(op) + "; authenticate with your username and password."
+			if method == guildhall.AuthSession {
+				want = "To " + string(op) + ", type your current password."
+			}
 			if guildhall.ErrorCode(err) != guildhall.EFORBIDDEN || guildhall.ErrorMessage(err) != want {
 				t.Errorf("RequirePassword(%d, %q) = %v, want %q", method, op, err, want)
 			}

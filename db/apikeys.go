@@ -156,6 +156,9 @@ func (db *DB) CreateAPIKey(ctx context.Context, a guildhall.Actor, title string)
 	secret := newAPIKey()
 	k := guildhall.APIKey{Title: title, Preview: apiKeyPreview(secret)}
 	err = db.update(ctx, func(tx *Tx) error {
+		if err := tx.checkPasswordStamp(ctx, a); err != nil {
+			return err
+		}
 		k.Created = tx.now
 		return tx.QueryRowContext(ctx, `INSERT INTO api_keys (user_id, title, key_hash, preview, created) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			a.UserID, title, hashAPIKey(secret), k.Preview, unix(tx.now)).Scan(&k.ID)

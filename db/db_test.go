@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -675,5 +676,53 @@ func TestAPIKeyRevokedInAnIdempotentWrite(t *testing.T) {
 		}
 		_, err = d.Authenticate(ctx, guildhall.Credentials{APIKey: secret})
 		wantCode(t, err, guildhall.EUNAUTHORIZED)
+	}
+}
+
+// TestOutsidersLearnNoName: every refusal to a caller who is not an
+// active member names the organization by the id they sent, never by its
+// name: a non-member learns nothing beyond what they sent.
+func TestOutsidersLearnNoName(t *testing.T) {
+	d, _ := MustOpenDB(t)
+	ctx := context.Background()
+	olivia, bob, carol := MustCreateUser(t, d, "olivia"), MustCreateUser(t, d, "bob"), MustCreateUser(t, d, "carol")
+	MustCreateUser(t, d, "dave")
+	org := MustCreateOrg(t, d, olivia, "Secret Skunkworks")
+	MustJoin(t, d, olivia, org, bob, guildhall.RoleMember, false)
+	MustJoin(t, d, olivia, org, carol, guildhall.RoleMember, true) // carol is invited, not a member
+	id := strconv.FormatInt(org, 10)
+	name, desc := "Renamed", ""
+	for _, outsider := range []guildhall.Actor{MustCreateUser(t, d, "mallory"), carol} {
+		calls := map[string]func() error{
+			"Organization": func() error { _, _, err := d.Organization(ctx, outsider, org); return err },
+			"OrganizationPage": func() error {
+				_, err := d.OrganizationPage(ctx, outsider, org, guildhall.MembersQuery{}, 20)
+				return err
+			},
+			"ListMembersPage":          func() error { _, err := d.ListMembersPage(ctx, outsider, org, guildhall.MembersQuery{}); return err },
+			"FetchOrganizationMembers": func() error { _, err := d.FetchOrganizationMembers(ctx, outsider, org); return err },
+			"ListAuditLog":             func() error { _, err := d.ListAuditLog(ctx, outsider, org, guildhall.AuditQuery{}); return err },
+			"UpdateOrganization":       func() error { _, err := d.UpdateOrganization(ctx, outsider, org, &name, &desc); return err },
+			"DeleteOrganization":       func() error { return d.DeleteOrganization(ctx, outsider, org, "Secret Skunkworks") },
+			"TransferOwnership":        func() error { return d.TransferOwnership(ctx, outsider, org, "bob") },
+			"InviteUser":               func() error { _, err := d.InviteUser(ctx, outsider, org, "dave", guildhall.RoleViewer); return err },
+			"RevokeInvitation":         func() error { return d.RevokeInvitation(ctx, outsider, org, "carol") },
+			"ResendInvitation":         func() error { _, err := d.ResendInvitation(ctx, outsider, org, "carol"); return err },
+			"ChangeMemberRole":         func() error { return d.ChangeMemberRole(ctx, outsider, org, "bob", guildhall.RoleViewer) },
+			"RemoveMember":             func() error { return d.RemoveMember(ctx, outsider, org, "bob") },
+			"LeaveOrganization":        func() error { return d.LeaveOrganization(ctx, outsider, org) },
+		}
+		if outsider.Username == "mallory" {
+			calls["ResolveInvitation accept"] = func() error { return d.ResolveInvitation(ctx, outsider, org, true) }
+			calls["ResolveInvitation decline"] = func() error { return d.ResolveInvitation(ctx, outsider, org, false) }
+			calls["OpenInvitation"] = func() error { _, err := d.OpenInvitation(ctx, outsider, org); return err }
+		}
+		for what, call := range calls {
+			err := call()
+			msg := guildhall.ErrorMessage(err)
+			if err == nil || strings.Contains(msg, "Skunkworks") || !strings.Contains(msg, "organization "+id) {
+				t.Errorf("%s by %s: %v", what, outsider.Username, err)
+			}
+		}
 	}
 }

@@ -8,8 +8,10 @@ import (
 
 // ResendInvitation renews a pending invitation, open or expired, with a
 // new expiry counted from now, for whoever guildhall.CanResend allows (as
-// for revoking it). A renewed expired invitation counts again towards the
-// organization's cap on open invitations.
+// for revoking it). A renewed expired invitation is opened again, so it
+// counts again towards the organization's cap on open invitations and,
+// as a new invitation would, towards the invitee's
+// (Options.MaxPendingInvitesPerUser: the same 409 as invite's).
 func (db *DB) ResendInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) (guildhall.Membership, error) {
 	var m guildhall.Membership
 	err := db.update(ctx, func(tx *Tx) error {
@@ -22,6 +24,11 @@ func (db *DB) ResendInvitation(ctx context.Context, a guildhall.Actor, orgID int
 		}
 		if !guildhall.CanResend(actorRole, target.sentBy(a), target.role) {
 			return guildhall.Errorf(guildhall.EFORBIDDEN, "Only the sender, or someone who may grant %s, can renew this invitation.", target.role)
+		}
+		if !target.expires.After(tx.now) {
+			if err := tx.checkInviteeCap(ctx, target.userID, target.username, db.maxPendingInvitesPerUser); err != nil {
+				return err
+			}
 		}
 		expires := tx.now.Add(db.ttl)
 		if _, err := tx.ExecContext(ctx, `UPDATE memberships SET expires = ? WHERE id = ?`, unix(expires), target.id); err != nil {

@@ -189,6 +189,27 @@ func (tx *Tx) checkPendingCap(ctx context.Context, org guildhall.Organization, l
 	return e
 }
 
+// checkInviteeCap refuses to open one more invitation for the user
+// userID (named username) if they already hold limit open invitations
+// (0: no cap), with refuseInviteeCap's words; inviteSQL makes the same
+// count inside its own statement. The count stops at the cap.
+func (tx *Tx) checkInviteeCap(ctx context.Context, userID int64, username string, limit int) error {
+	if limit <= 0 {
+		return nil
+	}
+	var open int
+	if err := tx.QueryRowContext(ctx, `
+		SELECT count(*) FROM (
+			SELECT 1 FROM memberships WHERE user_id = ? AND status = 'pending' AND expires > ? LIMIT ?)`,
+		userID, unix(tx.now), limit).Scan(&open); err != nil {
+		return err
+	}
+	if open < limit {
+		return nil
+	}
+	return tx.refuseInviteeCap(username, limit)
+}
+
 // refuseInviteeCap is the refusal of an invitation that would give the
 // invitee more open invitations than limit, from all organizations
 // together (inviteSQL counts them, at most the cap, in the invitation's

@@ -239,6 +239,50 @@ func TestInviteeCap(t *testing.T) {
 	if err := invite(orgs[0]); err != nil {
 		t.Fatalf("after the others expired: %v", err)
 	}
+	// Renewing an expired invitation opens it again: it takes a place as a
+	// new invitation would, and at the cap is refused in invite's words,
+	// leaving it expired. Renewing an open one takes no new place.
+	if _, err := d.ResendInvitation(ctx, owner, orgs[2], "vic"); err != nil {
+		t.Fatalf("renew below the cap: %v", err)
+	}
+	before := inviteesExpiry(t, d, owner, orgs[4])
+	_, err = d.ResendInvitation(ctx, owner, orgs[4], "vic")
+	wantCode(t, err, guildhall.ECONFLICT)
+	if msg := guildhall.ErrorMessage(err); msg != "vic cannot take more invitations until they answer some of those they have; try again later." {
+		t.Fatalf("renew at the cap: %q", msg)
+	}
+	if after := inviteesExpiry(t, d, owner, orgs[4]); !after.Equal(before) || after.After(clk.Now()) {
+		t.Fatalf("the refused renewal changed the expiry: %v, was %v", after, before)
+	}
+	if ms, _ := d.FetchMemberships(ctx, victim, guildhall.SubsetOpenInvitations); len(ms) != 2 {
+		t.Fatalf("vic holds %d invitations, want 2", len(ms))
+	}
+	if _, err := d.ResendInvitation(ctx, owner, orgs[0], "vic"); err != nil {
+		t.Fatalf("renew an open invitation at the cap: %v", err)
+	}
+	if err := d.RevokeInvitation(ctx, owner, orgs[2], "vic"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ResendInvitation(ctx, owner, orgs[4], "vic"); err != nil {
+		t.Fatalf("renew after a revoke: %v", err)
+	}
+}
+
+// inviteesExpiry is when vic's invitation to org expires, as its owner's
+// member list shows it.
+func inviteesExpiry(t *testing.T, d *db.DB, owner guildhall.Actor, org int64) time.Time {
+	t.Helper()
+	page, err := d.ListMembersPage(context.Background(), owner, org, guildhall.MembersQuery{Status: guildhall.MembersAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range page.Members {
+		if m.Username == "vic" {
+			return m.Expires
+		}
+	}
+	t.Fatalf("no invitation of vic in %d", org)
+	return time.Time{}
 }
 
 // TestOrganizationRate: one user founds at most OrganizationRate

@@ -352,7 +352,7 @@ func (s *searchReader) read(ctx context.Context, bound *memberKey, backward bool
 
 // checkMembersQuery validates a query and fills in its limit.
 func checkMembersQuery(q guildhall.MembersQuery) (guildhall.MembersQuery, error) {
-	q.Search = strings.ToLower(strings.TrimSpace(q.Search))
+	q.Search = guildhall.FoldUsername(q.Search)
 	switch {
 	case q.Limit == 0:
 		q.Limit = guildhall.MembersPageSize

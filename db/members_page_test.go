@@ -491,3 +491,21 @@ func TestMemberSearch(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberSearchFoldsAsUsernamesDo: a member search folds what is typed
+// as a username is folded (guildhall.FoldUsername: spaces trimmed, ASCII
+// capitals lower-cased, nothing else), so the Kelvin sign, which Unicode
+// lower-cases to "k", finds no kim: no username can hold it.
+func TestMemberSearchFoldsAsUsernamesDo(t *testing.T) {
+	d, _ := MustOpenDB(t)
+	ctx := context.Background()
+	owner := MustCreateUser(t, d, "olivia")
+	org := MustCreateOrg(t, d, owner, "Acme")
+	MustJoin(t, d, owner, org, MustCreateUser(t, d, "kim"), guildhall.RoleMember, false)
+	for search, want := range map[string]int{" KIM ": 1, "Ki": 1, "Kim": 0, "K": 0} {
+		page, err := d.ListMembersPage(ctx, owner, org, guildhall.MembersQuery{Search: search})
+		if err != nil || page.Total != want {
+			t.Errorf("search %q: total %d, err %v; want %d", search, page.Total, err, want)
+		}
+	}
+}

@@ -210,7 +210,7 @@ func TestCountOpenSessions(t *testing.T) {
 	const idle = 10 * time.Minute
 	create := func(id string, absolute time.Duration) {
 		t.Helper()
-		if _, err := d.CreateSession(ctx, id, u.UserID, nil, idle, absolute); err != nil {
+		if _, err := d.CreateSession(ctx, id, u, nil, idle, absolute); err != nil {
 			t.Fatal(err)
 		}
 	}

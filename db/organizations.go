@@ -358,7 +358,8 @@ func (db *DB) ResolveInvitation(ctx context.Context, a guildhall.Actor, orgID in
 		}
 		row, err := tx.membership(ctx, orgID, a.UserID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return guildhall.Errorf(guildhall.ENOTFOUND, "You have no invitation to %s.", org.Name)
+			// By id: the caller is an outsider.
+			return guildhall.Errorf(guildhall.ENOTFOUND, "You have no invitation to organization %d.", orgID)
 		} else if err != nil {
 			return err
 		}
@@ -615,7 +616,8 @@ func (tx *Tx) orgAsMember(ctx context.Context, a guildhall.Actor, orgID int64) (
 	}
 	org.Created = time.Unix(created, 0).UTC()
 	if guildhall.Status(status.String) != guildhall.StatusActive {
-		return org, "", guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of %s.", org.Name)
+		// By id: an outsider learns nothing they did not send.
+		return org, "", guildhall.Errorf(guildhall.EFORBIDDEN, "You are not a member of organization %d.", orgID)
 	}
 	return org, guildhall.Role(role.String), nil
 }

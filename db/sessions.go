@@ -58,10 +58,13 @@ func hashSessionID(id string) []byte {
 	return sum[:]
 }
 
-// CreateSession stores a new session named id for userID, idle after idle
-// and expiring for good after absolute, and returns it. Sessions that have
+// CreateSession stores a new session named id for the actor a (the
+// password sign-in it starts from), idle after idle and expiring for good
+// after absolute, and returns it. A password changed since a's was
+// checked refuses the session (checkPasswordStamp). Sessions that have
 // already timed out are swept in the same transaction.
-func (db *DB) CreateSession(ctx context.Context, id string, userID int64, data []byte, idle, absolute time.Duration) (guildhall.Session, error) {
+func (db *DB) CreateSession(ctx context.Context, id string, a guildhall.Actor, data []byte, idle, absolute time.Duration) (guildhall.Session, error) {
+	userID := a.UserID
 	if id == "" || idle <= 0 || absolute <= 0 {
 		return guildhall.Session{}, errors.New("create session: empty id or non-positive timeout")
 	}
@@ -78,6 +81,9 @@ func (db *DB) CreateSession(ctx context.Context, id string, userID int64, data [
 			Scan(&s.Username, &s.Admin); errors.Is(err, sql.ErrNoRows) {
 			return guildhall.Errorf(guildhall.ENOTFOUND, "There is no user with id %d.", userID)
 		} else if err != nil {
+			return err
+		}
+		if err := tx.checkPasswordStamp(ctx, a); err != nil {
 			return err
 		}
 		s.Created, s.LastSeen, s.Expires = tx.now, tx.now, tx.now.Add(absolute)
@@ -199,8 +205,11 @@ func (db *DB) EndSession(ctx context.Context, a guildhall.Actor, handle string) 
 		return err
 	}
 	notFound := guildhall.Errorf(guildhall.ENOTFOUND, "You have no such session; it may have ended already.")
+	if !guildhall.ValidSessionHandle(handle) {
+		return notFound
+	}
 	sum, err := hex.DecodeString(handle)
-	if err != nil || len(sum) != sha256.Size {
+	if err != nil {
 		return notFound
 	}
 	return db.update(ctx, func(tx *Tx) error {

@@ -17,7 +17,7 @@ func TestSessionsLifecycle(t *testing.T) {
 	alice := MustCreateUser(t, d, "alice")
 	const idle, absolute = time.Hour, 24 * time.Hour
 
-	s, err := d.CreateSession(ctx, "id-one", alice.UserID, []byte("flash"), idle, absolute)
+	s, err := d.CreateSession(ctx, "id-one", alice, []byte("flash"), idle, absolute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestSessionsLifecycle(t *testing.T) {
 		t.Fatalf("after the absolute expiry: %v", err)
 	}
 	// Idle.
-	if _, err := d.CreateSession(ctx, "id-three", alice.UserID, nil, idle, absolute); err != nil {
+	if _, err := d.CreateSession(ctx, "id-three", alice, nil, idle, absolute); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(idle)
@@ -54,7 +54,7 @@ func TestSessionsLifecycle(t *testing.T) {
 		t.Fatalf("after the idle timeout: %v", err)
 	}
 	// Delete.
-	if _, err := d.CreateSession(ctx, "id-four", alice.UserID, nil, idle, absolute); err != nil {
+	if _, err := d.CreateSession(ctx, "id-four", alice, nil, idle, absolute); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.DeleteSession(ctx, "id-four"); err != nil {
@@ -66,7 +66,7 @@ func TestSessionsLifecycle(t *testing.T) {
 	if _, err := d.Session(ctx, "id-four", idle); guildhall.ErrorCode(err) != guildhall.EUNAUTHORIZED {
 		t.Fatalf("after delete: %v", err)
 	}
-	if _, err := d.CreateSession(ctx, "id-five", 999, nil, idle, absolute); guildhall.ErrorCode(err) != guildhall.ENOTFOUND {
+	if _, err := d.CreateSession(ctx, "id-five", guildhall.Actor{UserID: 999}, nil, idle, absolute); guildhall.ErrorCode(err) != guildhall.ENOTFOUND {
 		t.Fatalf("session for a missing user: %v", err)
 	}
 }
@@ -74,7 +74,7 @@ func TestSessionsLifecycle(t *testing.T) {
 func TestSessionIDsAreStoredHashed(t *testing.T) {
 	d, _, path := MustOpenDBWith(t, db.Options{})
 	alice := MustCreateUser(t, d, "alice")
-	if _, err := d.CreateSession(context.Background(), "the-secret-id", alice.UserID, nil, time.Hour, time.Hour); err != nil {
+	if _, err := d.CreateSession(context.Background(), "the-secret-id", alice, nil, time.Hour, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	var stored []byte
@@ -113,7 +113,7 @@ func TestListAndEndSessions(t *testing.T) {
 		id   string
 		user int64
 	}{{"alice-laptop", alice.UserID}, {"alice-phone", alice.UserID}, {"bob-laptop", bob.UserID}} {
-		if _, err := d.CreateSession(ctx, s.id, s.user, nil, idle, absolute); err != nil {
+		if _, err := d.CreateSession(ctx, s.id, guildhall.Actor{UserID: s.user}, nil, idle, absolute); err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(time.Minute)
@@ -162,7 +162,7 @@ func TestChangePassword(t *testing.T) {
 	alice, bob := MustCreateUser(t, d, "alice"), MustCreateUser(t, d, "bob")
 	const idle, absolute = time.Hour, 24 * time.Hour
 	for id, user := range map[string]int64{"a1": alice.UserID, "a2": alice.UserID, "b1": bob.UserID} {
-		if _, err := d.CreateSession(ctx, id, user, nil, idle, absolute); err != nil {
+		if _, err := d.CreateSession(ctx, id, guildhall.Actor{UserID: user}, nil, idle, absolute); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -206,5 +206,121 @@ func TestChangePassword(t *testing.T) {
 	wantCode(t, err, guildhall.EUNAUTHORIZED)
 	if _, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: "a brand new password"}); err != nil {
 		t.Fatalf("the new password: %v", err)
+	}
+}
+
+// TestCredentialsOutliveNoPasswordChange: a password checked before a
+// change_password committed (the change is made here between the check
+// and the transaction that hands out the credential, which is what a
+// concurrent change does) gets no session, sign-in token or API key, and
+// cannot change the password again: each is the bad-credential 401. A
+// browser session may create a key or change the password only with the
+// current password, which the service checks (ConfirmPassword).
+func TestCredentialsOutliveNoPasswordChange(t *testing.T) {
+	d, _ := MustOpenDB(t)
+	ctx := context.Background()
+	alice := MustCreateUser(t, d, "alice")
+	const idle, absolute = time.Hour, 24 * time.Hour
+	login := func(password string) guildhall.Actor {
+		t.Helper()
+		a, err := d.Authenticate(ctx, guildhall.Credentials{Username: "alice", Password: password})
+		if err != nil || a.PasswordStamp == "" {
+			t.Fatalf("log in with %q: %+v %v", password, a, err)
+		}
+		return a
+	}
+	checked := login("password-alice")
+	browser := guildhall.Actor{UserID: alice.UserID, Username: "alice", Auth: guildhall.AuthSession}
+	_, _, err := d.CreateAPIKey(ctx, browser, "from a browser")
+	wantCode(t, err, guildhall.EFORBIDDEN)
+	wantCode(t, d.ChangePassword(ctx, browser, "a brand new password"), guildhall.EFORBIDDEN)
+	_, err = d.ConfirmPassword(ctx, browser, "not the password", "")
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+	confirmed, err := d.ConfirmPassword(ctx, browser, "password-alice", "")
+	if err != nil || confirmed.Auth != guildhall.AuthPassword || confirmed.PasswordStamp != checked.PasswordStamp {
+		t.Fatalf("confirm the password: %+v %v", confirmed, err)
+	}
+
+	// The password changes after both checks.
+	if err := d.ChangePassword(ctx, alice, "a brand new password"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.CreateSession(ctx, "late-session", checked, nil, idle, absolute)
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+	if _, err := d.Session(ctx, "late-session", idle); guildhall.ErrorCode(err) != guildhall.EUNAUTHORIZED {
+		t.Fatalf("the refused session exists: %v", err)
+	}
+	_, _, err = d.CreateToken(ctx, checked)
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+	_, _, err = d.CreateAPIKey(ctx, confirmed, "late key")
+	wantCode(t, err, guildhall.EUNAUTHORIZED)
+	wantCode(t, d.ChangePassword(ctx, confirmed, "the attacker's password"), guildhall.EUNAUTHORIZED)
+	if keys, err := d.ListAPIKeys(ctx, alice); err != nil || len(keys) != 0 {
+		t.Fatalf("keys: %v %v", keys, err)
+	}
+	if sessions, err := d.ListSessions(ctx, alice, idle); err != nil || len(sessions) != 0 {
+		t.Fatalf("sessions: %v %v", sessions, err)
+	}
+
+	// Checked against the new password, each is handed out.
+	fresh := login("a brand new password")
+	if _, err := d.CreateSession(ctx, "fresh-session", fresh, nil, idle, absolute); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.CreateToken(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.CreateAPIKey(ctx, fresh, "fresh key"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// doneWatcher is a context that reports when a caller waits on its Done
+// channel, and is cancelled by the test (close(done)).
+type doneWatcher struct {
+	context.Context
+	waiting chan struct{}
+	done    chan struct{}
+}
+
+func (c *doneWatcher) Done() <-chan struct{} {
+	select {
+	case c.waiting <- struct{}{}:
+	default:
+	}
+	return c.done
+}
+
+func (c *doneWatcher) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+// TestChangePasswordHashesInTheNewPasswordsShare: changing the password
+// hashes the new one in the hasher's share for new passwords, as sign-up
+// does, not in the logins' share: with the new-password share full and
+// the logins' free, it waits (until its caller gives up) and changes
+// nothing.
+func TestChangePasswordHashesInTheNewPasswordsShare(t *testing.T) {
+	d, _ := MustOpenDB(t)
+	alice := MustCreateUser(t, d, "alice")
+	release := d.HoldNewPasswordHashing()
+	defer release()
+	ctx := &doneWatcher{Context: context.Background(), waiting: make(chan struct{}, 1), done: make(chan struct{})}
+	result := make(chan error, 1)
+	go func() { result <- d.ChangePassword(ctx, alice, "a brand new password") }()
+	select {
+	case <-ctx.waiting:
+		close(ctx.done) // it waits for a slot: give up
+	case err := <-result:
+		t.Fatalf("ChangePassword did not wait for the new-password share: %v", err)
+	}
+	wantCode(t, <-result, guildhall.EUNAVAILABLE)
+	if _, err := d.Authenticate(context.Background(), guildhall.Credentials{Username: "alice", Password: "password-alice"}); err != nil {
+		t.Fatalf("the password changed: %v", err)
 	}
 }

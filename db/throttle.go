@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -137,7 +136,7 @@ func newLoginThrottle(maxKeys int) *loginThrottle {
 // throttleKeys names the counters an attempt touches: its username and,
 // when known, its client address.
 func throttleKeys(username, clientAddr string) (user, addr string) {
-	user = "user:" + strings.ToLower(username)
+	user = "user:" + guildhall.FoldUsername(username)
 	if clientAddr == "" {
 		return user, ""
 	}

@@ -21,8 +21,9 @@ var errBadToken = guildhall.Errorf(guildhall.EUNAUTHORIZED, "Invalid sign-in tok
 // CreateToken hands the actor a new sign-in token, valid for the
 // configured token TTL, and returns it with its expiry. Only a password
 // sign-in mints tokens (guildhall.OpLogIn): a token that could mint
-// tokens would never expire. Tokens already expired are swept in the same
-// transaction.
+// tokens would never expire. A password changed since it was checked
+// refuses the token (checkPasswordStamp). Tokens already expired are swept
+// in the same transaction.
 func (db *DB) CreateToken(ctx context.Context, a guildhall.Actor) (string, time.Time, error) {
 	if err := guildhall.RequirePassword(a, guildhall.OpLogIn); err != nil {
 		return "", time.Time{}, err
@@ -30,6 +31,9 @@ func (db *DB) CreateToken(ctx context.Context, a guildhall.Actor) (string, time.
 	token := newSecret(guildhall.TokenPrefix)
 	var expires time.Time
 	err := db.update(ctx, func(tx *Tx) error {
+		if err := tx.checkPasswordStamp(ctx, a); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE expires <= ?`, unix(tx.now)); err != nil {
 			return err
 		}

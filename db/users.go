@@ -2,7 +2,10 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -121,14 +124,65 @@ func (db *DB) authenticatePassword(ctx context.Context, username, password strin
 	if !ok || !known {
 		return guildhall.Actor{}, errBadCredentials
 	}
+	a.PasswordStamp = passwordStamp(hash)
 	return a, nil
 }
 
+// passwordStamp is the guildhall.Actor.PasswordStamp of a stored password
+// hash: its SHA-256, so an actor carries nothing to guess a password from.
+func passwordStamp(hash string) string {
+	sum := sha256.Sum256([]byte(hash))
+	return hex.EncodeToString(sum[:])
+}
+
+// checkPasswordStamp refuses, inside the transaction that is about to
+// hand a credential to a (or change its password), an actor whose
+// password was checked against a hash that is no longer the user's: a
+// change_password committed between the check and this transaction. An
+// actor without a stamp was not checked against a password here, and
+// passes. The refusal is the bad-credential one: the password given is no
+// longer the password.
+func (tx *Tx) checkPasswordStamp(ctx context.Context, a guildhall.Actor) error {
+	if a.PasswordStamp == "" {
+		return nil
+	}
+	var hash string
+	err := tx.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, a.UserID).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errBadCredentials
+	} else if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare([]byte(passwordStamp(hash)), []byte(a.PasswordStamp)) != 1 {
+		return errBadCredentials
+	}
+	return nil
+}
+
+// ConfirmPassword checks that password is the current password of the
+// signed-in actor a, through Authenticate's password check and its
+// throttle (clientAddr counts as at login), and returns a as an actor that
+// authenticated with that password (guildhall.AuthPassword, stamped): what
+// a browser session must present to create an API key or change the
+// password (guildhall.SessionMay). A wrong password is EUNAUTHORIZED.
+func (db *DB) ConfirmPassword(ctx context.Context, a guildhall.Actor, password, clientAddr string) (guildhall.Actor, error) {
+	confirmed, err := db.Authenticate(ctx, guildhall.Credentials{Username: a.Username, Password: password, ClientAddr: clientAddr})
+	if guildhall.ErrorCode(err) == guildhall.EUNAUTHORIZED || err == nil && confirmed.UserID != a.UserID {
+		return guildhall.Actor{}, guildhall.Errorf(guildhall.EUNAUTHORIZED, "Your current password is not right.")
+	} else if err != nil {
+		return guildhall.Actor{}, err
+	}
+	return confirmed, nil
+}
+
 // ChangePassword sets the actor's password, which only a password may
-// authorize (not an API key, nor a sign-in token), and ends every browser
-// session and every sign-in token of theirs in the same transaction; API
-// keys stay. A page that changes the password signs its own browser in
-// again with a new session.
+// authorize (not an API key, nor a sign-in token, nor a browser session
+// without ConfirmPassword), and ends every browser session and every
+// sign-in token of theirs in the same transaction; API keys stay. The new
+// password is hashed in the hasher's share for new passwords, as at
+// sign-up. An actor whose password has changed since it was checked is
+// refused (checkPasswordStamp). A page that changes the password signs
+// its own browser in again with a new session.
 func (db *DB) ChangePassword(ctx context.Context, a guildhall.Actor, newPassword string) error {
 	if err := guildhall.RequirePassword(a, guildhall.OpChangePassword); err != nil {
 		return err
@@ -141,6 +195,9 @@ func (db *DB) ChangePassword(ctx context.Context, a guildhall.Actor, newPassword
 		return err
 	}
 	return db.update(ctx, func(tx *Tx) error {
+		if err := tx.checkPasswordStamp(ctx, a); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, a.UserID)
 		if err != nil {
 			return err

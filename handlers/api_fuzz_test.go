@@ -167,7 +167,7 @@ func FuzzSessionCookie(f *testing.F) {
 		f.Fatal(err)
 	}
 	const sessionID = "fuzz-session-id-0123456789abcdefghijklmnopqr"
-	if _, err := env.store.CreateSession(ctx, sessionID, u.UserID, nil, handlers.DefaultSessionIdleTimeout, handlers.DefaultSessionMaxAge); err != nil {
+	if _, err := env.store.CreateSession(ctx, sessionID, u, nil, handlers.DefaultSessionIdleTimeout, handlers.DefaultSessionMaxAge); err != nil {
 		f.Fatal(err)
 	}
 	codec := securecookie.New(fuzzSessionKey, nil)

@@ -114,32 +114,59 @@ func (e *apiEnv) ok(fn string, body any) json.RawMessage {
 // snapshot dumps every table, to prove a refused request changed nothing.
 func (e *apiEnv) snapshot() string {
 	e.t.Helper()
-	raw, err := db.OpenRaw(e.path)
+	return snapshotOf(e.t, e.path)
+}
+
+// snapshotOf dumps every table of the database at path but the sessions'
+// bookkeeping (their last use and flash messages), which a page view may
+// write: of a session, only which user's it is.
+func snapshotOf(t testing.TB, path string) string {
+	t.Helper()
+	raw, err := db.OpenRaw(path)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer raw.Close()
 	var out strings.Builder
-	for _, table := range []string{"users", "api_keys", "auth_tokens", "organizations", "memberships", "audit_events", "idempotency_keys"} {
-		rows, err := raw.Query("SELECT * FROM " + table + " ORDER BY 1")
-		if err != nil {
-			e.t.Fatal(err)
+	for _, table := range []string{"users", "api_keys", "auth_tokens", "organizations", "memberships", "audit_events", "idempotency_keys", "sessions"} {
+		query := "SELECT * FROM " + table + " ORDER BY 1"
+		if table == "sessions" {
+			query = "SELECT id_hash, user_id FROM sessions ORDER BY 1"
 		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				e.t.Fatal(err)
-			}
-			fmt.Fprintln(&out, table, vals)
-		}
-		rows.Close()
+		dumpQuery(t, raw, &out, table, query)
 	}
 	return out.String()
+}
+
+// dumpQuery writes each row query returns to out, after label: its
+// columns as text, so a test can look for a string in them.
+func dumpQuery(t testing.TB, raw *db.Raw, out *strings.Builder, label, query string) {
+	t.Helper()
+	rows, err := raw.Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				vals[i] = string(b)
+			}
+		}
+		fmt.Fprintln(out, label, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // user creates a user through the service, with the password pw(name) gives.
@@ -472,8 +499,8 @@ func TestErrorClasses(t *testing.T) {
 		{"bad bearer", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"organization_id":%d,"username_to_invite":"bob"}`, org), map[string]string{"Authorization": "Bearer sk-" + strings.Repeat("x", 48)}, 401, "unauthorized", "Invalid API key"},
 		{"wrong password", "POST", "/api/login", `{"auth":{"username":"alice","password":"not-her-password"}}`, nil, 401, "unauthorized", "Invalid username or password"},
 		{"unknown user login", "POST", "/api/login", `{"auth":{"username":"mallory","password":"not-her-password"}}`, nil, 401, "unauthorized", "Invalid username or password"},
-		{"outsider", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"username":"bob","password":"password-bob"},"organization_id":%d,"username_to_invite":"carol"}`, org), nil, 403, "forbidden", "You are not a member of Acme"},
-		{"pending invitee acts", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"username":"carol","password":"password-carol"},"organization_id":%d,"username_to_invite":"bob","member_class":"viewer"}`, org), nil, 403, "forbidden", "You are not a member of Acme"},
+		{"outsider", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"username":"bob","password":"password-bob"},"organization_id":%d,"username_to_invite":"carol"}`, org), nil, 403, "forbidden", fmt.Sprintf("You are not a member of organization %d.", org)},
+		{"pending invitee acts", "POST", "/api/invite_user_to_organization", fmt.Sprintf(`{"auth":{"username":"carol","password":"password-carol"},"organization_id":%d,"username_to_invite":"bob","member_class":"viewer"}`, org), nil, 403, "forbidden", fmt.Sprintf("You are not a member of organization %d.", org)},
 		{"api key makes key", "POST", "/api/create_api_key", fmt.Sprintf(`{"auth":{"api_key":%q}}`, key), nil, 403, "forbidden", "An API key cannot create API keys"},
 		{"api key logs in", "POST", "/api/login", fmt.Sprintf(`{"auth":{"api_key":%q}}`, key), nil, 403, "forbidden", "An API key cannot log in"},
 		{"unknown function", "POST", "/api/invite_everyone", `{}`, nil, 404, "not_found", `no API function named "invite_everyone"`},

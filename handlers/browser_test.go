@@ -425,6 +425,7 @@ func TestBrowserConsole(t *testing.T) {
 	// The API keys page: a key shown once, after a redirect.
 	b.open(a, "/keys", "#key-title")
 	b.do(a, "create a key", chromedp.SendKeys(chromedp.CSS("#key-title"), "deploy"),
+		chromedp.SendKeys(chromedp.CSS("#key-password"), "alice-password"),
 		chromedp.Click(chromedp.CSS(`form[data-testid="create-key-form"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="new-key-value"]`)))
 	b.audit(a, "keys")
@@ -477,6 +478,7 @@ func TestBrowserConsole(t *testing.T) {
 		t.Errorf("a refused no-JS invitation leaves the browser on %s", u)
 	}
 	b.do(n, "create a key", chromedp.Navigate(b.base+"/keys"), chromedp.SendKeys(chromedp.CSS("#key-title"), "no script"),
+		chromedp.SendKeys(chromedp.CSS("#key-password"), "adam-password"),
 		chromedp.Click(chromedp.CSS(`form[data-testid="create-key-form"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="new-key-value"]`)),
 		chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#key-title`)))

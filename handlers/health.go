@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -36,7 +37,25 @@ func (s *Server) operationRoutes(cfg Config) {
 	s.echo.Match(readable, "/healthz", s.handleHealthz)
 	s.echo.Match(readable, "/readyz", s.handleReadyz)
 	if cfg.Metrics != nil && !cfg.MetricsServedElsewhere {
-		s.echo.Match(readable, "/metrics", echo.WrapHandler(cfg.Metrics.Handler()))
+		s.echo.Match(readable, "/metrics", loopbackOnly(echo.WrapHandler(cfg.Metrics.Handler())))
+	}
+}
+
+// loopbackOnly serves next to peers on this machine only, and answers
+// everyone else as a path that does not exist (404): on the main
+// listener, which the world may reach, the metrics (request rates,
+// refusals, pool use) are for a scraper beside the server, and one
+// elsewhere should be given --metrics-addr. The peer is the connection's
+// own address, never X-Forwarded-For, which a client writes itself (and
+// which a proxy on this machine would make every request's peer loopback:
+// put such a proxy's /metrics behind its own rule, or use --metrics-addr).
+func loopbackOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		peer, err := netip.ParseAddrPort(c.Request().RemoteAddr)
+		if err != nil || !peer.Addr().Unmap().IsLoopback() {
+			return echo.ErrNotFound
+		}
+		return next(c)
 	}
 }
 

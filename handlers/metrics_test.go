@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -56,7 +57,7 @@ func TestMetrics(t *testing.T) {
 	env.user("bob")
 	env.user("carol")
 	acme := env.org(alice, "Acme")
-	if _, err := env.store.CreateSession(context.Background(), "a-session-id", alice.UserID, nil, handlers.DefaultSessionIdleTimeout, time.Hour); err != nil {
+	if _, err := env.store.CreateSession(context.Background(), "a-session-id", alice, nil, handlers.DefaultSessionIdleTimeout, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 
@@ -163,5 +164,52 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	}
 	if _, ok := scrape(t, own.URL)["guildhall_sessions_open"]; ok {
 		t.Error("a server without pages reports open sessions")
+	}
+}
+
+// TestMetricsOnTheMainListenerAreLoopbackOnly: without --metrics-addr,
+// /metrics on the main listener answers a peer on this machine (IPv4 or
+// IPv6 loopback) and is a 404, like any path that does not exist, to
+// everyone else, even one whose X-Forwarded-For says loopback through a
+// trusted proxy: the connection's own address decides.
+func TestMetricsOnTheMainListenerAreLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	_, anywhere, _ := net.ParseCIDR("0.0.0.0/0")
+	env := newPageEnv(t, pageEnvOptions{metrics: handlers.NewMetrics(), trustedProxies: []*net.IPNet{anywhere}})
+	get := func(path, peer, forwardedFor string) (int, string) {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.RemoteAddr = peer
+		if forwardedFor != "" {
+			req.Header.Set("X-Forwarded-For", forwardedFor)
+		}
+		rec := httptest.NewRecorder()
+		env.srv.Config.Handler.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	if status, missing := get("/no-such-path", "203.0.113.7:40000", ""); status != http.StatusNotFound || !strings.Contains(missing, "<title>Not found") {
+		t.Fatalf("a missing path: %d", status)
+	}
+	for _, c := range []struct {
+		peer, forwardedFor string
+		want               int
+	}{
+		{"127.0.0.1:40000", "", http.StatusOK},
+		{"[::1]:40000", "", http.StatusOK},
+		{"[::ffff:127.0.0.1]:40000", "", http.StatusOK},
+		{"203.0.113.7:40000", "", http.StatusNotFound},
+		{"203.0.113.7:40000", "127.0.0.1", http.StatusNotFound},
+		{"[2001:db8::1]:40000", "::1", http.StatusNotFound},
+		{"10.0.0.2:40000", "", http.StatusNotFound},
+	} {
+		status, body := get("/metrics", c.peer, c.forwardedFor)
+		if status != c.want {
+			t.Errorf("/metrics from %s (X-Forwarded-For %q): %d, want %d", c.peer, c.forwardedFor, status, c.want)
+		}
+		if c.want == http.StatusOK && !strings.Contains(body, "guildhall_") {
+			t.Errorf("/metrics from %s: no metrics in %.200q", c.peer, body)
+		}
+		if c.want == http.StatusNotFound && (!strings.Contains(body, "<title>Not found") || strings.Contains(body, "guildhall_")) {
+			t.Errorf("/metrics from %s is not answered as a missing path: %.300q", c.peer, body)
+		}
 	}
 }

@@ -147,23 +147,50 @@ func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") =
 // formValue reads a field of the posted form (never the query string).
 func formValue(c echo.Context, name string) string { return c.Request().PostForm.Get(name) }
 
-// parseID reads a numeric path parameter; anything else names nothing.
+// Path parameters. The router hands them over decoded, so a parameter
+// may hold "/", "?", "#" or "..": each is checked to be exactly what the
+// pages' links put there, and anything else names nothing (404). A URL
+// the server answers with is then built from the checked values, never
+// from the request's path.
+
+// parseID reads a numeric path parameter, written as the pages write ids
+// (decimal digits, no sign, no leading zero); anything else names nothing.
 func parseID(c echo.Context, name, what string) (int64, error) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || id <= 0 {
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != c.Param(name) {
 		return 0, guildhall.Errorf(guildhall.ENOTFOUND, "There is no %s %q.", what, c.Param(name))
 	}
 	return id, nil
 }
 
+// usernameParam reads the :username path parameter: a username as it is
+// stored (guildhall.ValidateUsername), as the pages link it; anything
+// else names nobody.
+func usernameParam(c echo.Context) (string, error) {
+	name := c.Param("username")
+	if guildhall.ValidateUsername(name) != nil {
+		return "", guildhall.Errorf(guildhall.ENOTFOUND, "There is no member %q.", name)
+	}
+	return name, nil
+}
+
+// handleParam reads the :handle path parameter: a session's Handle
+// (guildhall.ValidSessionHandle); anything else names no session.
+func handleParam(c echo.Context) (string, error) {
+	h := c.Param("handle")
+	if !guildhall.ValidSessionHandle(h) {
+		return "", guildhall.Errorf(guildhall.ENOTFOUND, "You have no such session; it may have ended already.")
+	}
+	return h, nil
+}
+
 // confirm answers the GET of a destructive action's URL with the question
 // before it: to htmx a dialog for the page's dialog slot, to a browser
-// without JavaScript a page of its own. Either posts to the same URL
-// (unless conf.Action says otherwise).
-func (s *Server) confirm(c echo.Context, conf views.Confirmation) error {
-	if conf.Action == "" {
-		conf.Action = c.Request().URL.Path
-	}
+// without JavaScript a page of its own. Either posts to action, which the
+// caller builds with the pages' own URL builders from the parameters it
+// checked.
+func (s *Server) confirm(c echo.Context, action string, conf views.Confirmation) error {
+	conf.Action = action
 	if isHTMX(c) {
 		return render(c, http.StatusOK, views.ConfirmDialog(s.web.csrf.token(c, sessionOf(c)), conf))
 	}

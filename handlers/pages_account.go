@@ -28,9 +28,10 @@ func (s *Server) handleAccount(c echo.Context) error {
 	return render(c, http.StatusOK, views.AccountPage(s.pageTakingFlashes(c, "Your account", "account"), v))
 }
 
-// handleChangePassword checks the current password (through Authenticate,
-// with the login throttle) and changes it through the same ChangePassword
-// as change_password, which signs every session out; this browser is then
+// handleChangePassword has the service check the current password
+// (ConfirmPassword, with the login throttle: a session alone may not
+// change it) and changes it through the same ChangePassword as
+// change_password, which signs every session out; this browser is then
 // signed in again with a new session.
 func (s *Server) handleChangePassword(c echo.Context) error {
 	a, _ := actorOf(c)
@@ -46,22 +47,20 @@ func (s *Server) handleChangePassword(c echo.Context) error {
 	if next != formValue(c, "new_password_confirm") {
 		return refuse(guildhall.Errorf(guildhall.EINVALID, "The two new passwords differ; type the same new password twice."), true)
 	}
-	if _, err := s.svc.Authenticate(ctx, guildhall.Credentials{Username: a.Username, Password: current, ClientAddr: c.RealIP()}); err != nil {
+	confirmed, err := s.svc.ConfirmPassword(ctx, a, current, c.RealIP())
+	if err != nil {
 		if !userFacing(err) {
 			return err
 		}
-		if guildhall.ErrorCode(err) == guildhall.EUNAUTHORIZED {
-			err = guildhall.Errorf(guildhall.EUNAUTHORIZED, "Your current password is not right.")
-		}
 		return refuse(err, false)
 	}
-	if err := s.svc.ChangePassword(ctx, a, next); err != nil {
+	if err := s.svc.ChangePassword(ctx, confirmed, next); err != nil {
 		if !userFacing(err) {
 			return err
 		}
 		return refuse(err, true)
 	}
-	if err := s.startSession(c, a.UserID, ""); err != nil {
+	if err := s.startSession(c, guildhall.Actor{UserID: a.UserID}, ""); err != nil {
 		return err
 	}
 	return s.redirectNear(c, "/account", views.NearPassword, views.FlashOK,
@@ -70,7 +69,11 @@ func (s *Server) handleChangePassword(c echo.Context) error {
 
 // handleEndSessionConfirm asks before signing out another session.
 func (s *Server) handleEndSessionConfirm(c echo.Context) error {
-	return s.confirm(c, views.Confirmation{
+	handle, err := handleParam(c)
+	if err != nil {
+		return err
+	}
+	return s.confirm(c, views.EndSessionURL(handle), views.Confirmation{
 		Title:   "Sign out that session?",
 		Message: "The browser it belongs to is signed out at once, and must sign in again with your password.",
 		Button:  "Sign it out", Back: "/account",
@@ -80,7 +83,11 @@ func (s *Server) handleEndSessionConfirm(c echo.Context) error {
 // handleEndSession signs out one of the user's other sessions.
 func (s *Server) handleEndSession(c echo.Context) error {
 	a, _ := actorOf(c)
-	if err := s.svc.EndSession(c.Request().Context(), a, c.Param("handle")); err != nil {
+	handle, err := handleParam(c)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.EndSession(c.Request().Context(), a, handle); err != nil {
 		if !userFacing(err) {
 			return err
 		}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -13,13 +14,21 @@ import (
 
 // The sign-in, sign-out and sign-up pages.
 
-// safeNext keeps a post-login destination only if it is a path on this
-// site, so the login form cannot be used to send people elsewhere.
+// safeNext keeps a post-login destination only if it is a page of this
+// site, named as the pages name their own URLs: so the login form cannot
+// send people elsewhere, nor to the API, nor to a path whose encoded
+// "/", "\\", "?" or "#", or whose dot segments, the router would decode
+// into other steps than the ones it shows (every page URL is plain: ids
+// and usernames need no escaping).
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
 		return ""
 	}
-	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" || u.User != nil {
+		return ""
+	}
+	if u.EscapedPath() != u.Path || path.Clean(u.Path) != u.Path || isAPIPath(u.Path) {
 		return ""
 	}
 	return next
@@ -49,15 +58,16 @@ func (s *Server) handleLogin(c echo.Context) error {
 	a, err := s.svc.Authenticate(c.Request().Context(), guildhall.Credentials{
 		Username: f.Username, Password: password, ClientAddr: c.RealIP(),
 	})
+	if err == nil {
+		// Refused if the password changed after it was checked.
+		err = s.startSession(c, a, "")
+	}
 	if err != nil {
 		if !userFacing(err) {
 			return err
 		}
 		f.Error = guildhall.ErrorMessage(err)
 		return render(c, errorStatus(c, err), views.LoginPage(s.pageTakingFlashes(c, "Sign in", "login"), f))
-	}
-	if err := s.startSession(c, a.UserID, ""); err != nil {
-		return err
 	}
 	if f.Next == "" {
 		f.Next = "/"
@@ -105,7 +115,7 @@ func (s *Server) handleSignup(c echo.Context) error {
 		f.Error = guildhall.ErrorMessage(err)
 		return render(c, errorStatus(c, err), views.SignupPage(s.pageTakingFlashes(c, "Sign up", "signup"), f))
 	}
-	if err := s.startSession(c, u.ID, "Welcome to Guildhall, "+u.Username+". Create an organization, or wait for an invitation."); err != nil {
+	if err := s.startSession(c, guildhall.Actor{UserID: u.ID}, "Welcome to Guildhall, "+u.Username+". Create an organization, or wait for an invitation."); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/")

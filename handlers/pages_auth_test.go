@@ -107,11 +107,7 @@ func TestLoginPageAndSessionCookie(t *testing.T) {
 				t.Errorf("pre-session cookie flags: %+v", pre)
 			}
 			// The cookie is a signed random id; the database holds only its SHA-256.
-			var raw []byte
-			if err := securecookie.DecodeMulti("guildhall_session", ck.Value,
-				&raw, securecookie.New(env.keys[0], nil).SetSerializer(securecookie.NopEncoder{})); err != nil {
-				t.Fatalf("the cookie is not signed with the session key: %v", err)
-			}
+			raw := sessionIDOf(t, env, ck.Value)
 			if len(raw) < 32 {
 				t.Errorf("session id %q is too short", raw)
 			}
@@ -436,4 +432,16 @@ func TestSignupFloodThrottledPerAddress(t *testing.T) {
 	if p := apiSignup("dee", "198.51.100.1"); p.StatusCode != http.StatusOK {
 		t.Fatalf("after a third of an hour: %d %s", p.StatusCode, p.Body)
 	}
+}
+
+// sessionIDOf is the raw session id inside a session cookie's value,
+// which must be signed with env's session key.
+func sessionIDOf(t testing.TB, env *pageEnv, cookie string) []byte {
+	t.Helper()
+	var raw []byte
+	if err := securecookie.DecodeMulti("guildhall_session", cookie,
+		&raw, securecookie.New(env.keys[0], nil).SetSerializer(securecookie.NopEncoder{})); err != nil {
+		t.Fatalf("the cookie is not signed with the session key: %v", err)
+	}
+	return raw
 }

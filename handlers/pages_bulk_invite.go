@@ -61,7 +61,7 @@ func (s *Server) handleBulkInvite(c echo.Context) error {
 		form.Usernames = strings.Join(refused, "\n")
 	}
 	if !isHTMX(c) {
-		return s.redirectWithForm(c, orgPath(orgID), bulkInviteForm, err, bulkFormValues(form))
+		return s.redirectWithForm(c, views.OrgURL(orgID), bulkInviteForm, err, bulkFormValues(form))
 	}
 	v, verr := s.organizationView(c, a, orgID)
 	if verr != nil {

@@ -2,6 +2,8 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"guildhall"
+	"guildhall/views"
 )
 
 // consoleWorld is orgWorld with bob invited (open, by adam, as member) and
@@ -310,9 +313,18 @@ func TestAccountPage(t *testing.T) {
 	if rows.Length() != 3 || p.Doc.Find(`tr[data-current]`).Length() != 1 || p.Doc.Find(`tr[data-current] [data-testid="end-session"]`).Length() != 0 {
 		t.Fatalf("sessions: %q", text(p.Doc.Find("#sessions")))
 	}
-	for _, h := range []string{there.cookie("guildhall_session").Value, third.cookie("guildhall_session").Value} {
-		if strings.Contains(p.Body, h) {
-			t.Fatal("the page shows a cookie")
+	// Neither any cookie nor the raw session id inside it is ever on the
+	// page: the other sessions are named by their handle, the hex of the
+	// id's SHA-256, which cannot be turned back into it.
+	for _, v := range []*visitor{here, there, third} {
+		cookie := v.cookie("guildhall_session").Value
+		raw := sessionIDOf(t, env, cookie)
+		if strings.Contains(p.Body, cookie) || strings.Contains(p.Body, string(raw)) {
+			t.Fatal("the page shows a session's cookie or raw id")
+		}
+		sum := sha256.Sum256(raw)
+		if v != here && !strings.Contains(p.Body, views.EndSessionURL(hex.EncodeToString(sum[:]))) {
+			t.Error("another session is not named by its handle")
 		}
 	}
 	tok := here.token("/account")

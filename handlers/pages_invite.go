@@ -49,10 +49,10 @@ func (s *Server) handleInvite(c echo.Context) error {
 	}
 	if !isHTMX(c) {
 		if err != nil {
-			return s.redirectWithForm(c, orgPath(orgID), views.NearInvite, err,
+			return s.redirectWithForm(c, views.OrgURL(orgID), views.NearInvite, err,
 				url.Values{"username_to_invite": {form.Username}, "member_class": {roleText}})
 		}
-		return s.redirectNear(c, orgPath(orgID), views.NearInvite, views.FlashOK, views.InviteStatus(m.Username, m.Role))
+		return s.redirectNear(c, views.OrgURL(orgID), views.NearInvite, views.FlashOK, views.InviteStatus(m.Username, m.Role))
 	}
 	v, verr := s.organizationView(c, a, orgID)
 	if verr != nil {
@@ -77,10 +77,10 @@ func (s *Server) memberActionDone(c echo.Context, orgID int64, err error, status
 		if !userFacing(err) || isHTMX(c) {
 			return err // htmx: handleError puts it beside the list
 		}
-		return s.redirectNear(c, orgPath(orgID), views.NearMembers, views.FlashError, guildhall.ErrorMessage(err))
+		return s.redirectNear(c, views.OrgURL(orgID), views.NearMembers, views.FlashError, guildhall.ErrorMessage(err))
 	}
 	if !isHTMX(c) {
-		return s.redirectNear(c, orgPath(orgID), views.NearMembers, views.FlashOK, status)
+		return s.redirectNear(c, views.OrgURL(orgID), views.NearMembers, views.FlashOK, status)
 	}
 	a, _ := actorOf(c)
 	v, err := s.organizationView(c, a, orgID)
@@ -96,7 +96,11 @@ func (s *Server) memberActionDone(c echo.Context, orgID int64, err error, status
 func memberAction(c echo.Context) (guildhall.Actor, int64, string, error) {
 	a, _ := actorOf(c)
 	orgID, err := parseID(c, "id", "organization")
-	return a, orgID, guildhall.FoldUsername(c.Param("username")), err
+	if err != nil {
+		return a, 0, "", err
+	}
+	username, err := usernameParam(c)
+	return a, orgID, username, err
 }
 
 // handleRevokeConfirm asks before withdrawing an invitation.
@@ -105,11 +109,14 @@ func (s *Server) handleRevokeConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	username := guildhall.FoldUsername(c.Param("username"))
-	return s.confirm(c, views.Confirmation{
+	username, err := usernameParam(c)
+	if err != nil {
+		return err
+	}
+	return s.confirm(c, views.InvitationURL(orgID, username, "revoke"), views.Confirmation{
 		Title:   "Revoke the invitation of " + username + "?",
 		Message: username + " will no longer be able to join " + org.Name + " unless invited again.",
-		Button:  "Revoke the invitation", Back: orgPath(orgID), SwapMembers: true,
+		Button:  "Revoke the invitation", Back: views.OrgURL(orgID), SwapMembers: true,
 	})
 }
 
@@ -159,7 +166,7 @@ func (s *Server) handleResolveInvitation(accept bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return s.redirectWithFlash(c, orgPath(orgID), views.FlashOK,
+		return s.redirectWithFlash(c, views.OrgURL(orgID), views.FlashOK,
 			"Welcome to "+org.Name+": you joined as "+string(role)+".")
 	}
 }
@@ -177,7 +184,7 @@ func (s *Server) handleDeclineConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.confirm(c, views.Confirmation{
+	return s.confirm(c, views.ResolveURL(orgID, false), views.Confirmation{
 		Title:   "Decline the invitation to " + m.OrganizationName + "?",
 		Message: "You will not join " + m.OrganizationName + " unless someone invites you again.",
 		Button:  "Decline", Back: "/",
@@ -186,7 +193,7 @@ func (s *Server) handleDeclineConfirm(c echo.Context) error {
 
 // handleDeclineAllConfirm asks before declining every open invitation.
 func (s *Server) handleDeclineAllConfirm(c echo.Context) error {
-	return s.confirm(c, views.Confirmation{
+	return s.confirm(c, views.DeclineAllURL, views.Confirmation{
 		Title:   "Decline all your invitations?",
 		Message: "Every invitation waiting for you is declined; you join none of those organizations unless invited again.",
 		Button:  "Decline all", Back: "/",

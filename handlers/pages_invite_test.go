@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -107,7 +108,7 @@ func TestInviteWithHTMX(t *testing.T) {
 	o := w.env.visitor()
 	o.login("bob")
 	p = o.post(path, url.Values{"username_to_invite": {"vera"}}, htmx(o.token("/"))...)
-	if p.StatusCode != http.StatusForbidden || p.Header.Get("HX-Retarget") != "#status" || text(p.Doc.Find(".status.error")) != "You are not a member of Acme." {
+	if p.StatusCode != http.StatusForbidden || p.Header.Get("HX-Retarget") != "#status" || text(p.Doc.Find(".status.error")) != "You are not a member of organization "+strconv.FormatInt(w.orgID, 10)+"." {
 		t.Errorf("outsider: %d %q %q", p.StatusCode, p.Header.Get("HX-Retarget"), p.Body)
 	}
 }

@@ -20,16 +20,20 @@ func (s *Server) keysView(c echo.Context, a guildhall.Actor) (views.KeysView, er
 }
 
 // handleKeys shows the API keys page: with a key just created, its
-// secret, which the redirect after creating it carried in the session and
-// which takeFlashes deletes from there as this page is shown.
+// secret, which the redirect after creating it carried in the session,
+// sealed (sealForSession), and which takeFlashes deletes from there as
+// this page is shown.
 func (s *Server) handleKeys(c echo.Context) error {
 	a, _ := actorOf(c)
 	v, err := s.keysView(c, a)
 	if err != nil {
 		return err
 	}
-	if created, ok := sessionOf(c).Values[newAPIKeyKey].(string); ok {
-		v.NewKeyTitle, v.NewKey, _ = strings.Cut(created, flashNearSep)
+	sess := sessionOf(c)
+	if sealed, ok := sess.Values[newAPIKeyKey].([]byte); ok {
+		if created, err := openForSession(sess.ID, newAPIKeyKey, sealed); err == nil {
+			v.NewKeyTitle, v.NewKey, _ = strings.Cut(string(created), flashNearSep)
+		}
 	}
 	if values, refusal, ok := s.takeForm(c, views.NearKeys); ok {
 		v.Title, v.Error = values.Get("title"), refusal
@@ -37,14 +41,23 @@ func (s *Server) handleKeys(c echo.Context) error {
 	return render(c, http.StatusOK, views.KeysPage(s.pageTakingFlashes(c, "API keys", "keys"), v))
 }
 
-// handleCreateKey creates a key through the same CreateAPIKey as the API,
-// and redirects to the keys page, which shows its secret once
+// handleCreateKey has the service check the current password
+// (ConfirmPassword: a session alone may not create keys), creates a key
+// through the same CreateAPIKey as the API, and redirects to the keys page, which shows its secret once
 // (Post/Redirect/Get: reloading that page mints no second key). The
-// secret rides in the session until that page is shown, and never again.
+// secret rides in the session until that page is shown, and never again,
+// sealed under a key derived from the session id, so that the session's
+// row (which the database keeps under the id's hash) does not hold it.
 func (s *Server) handleCreateKey(c echo.Context) error {
 	a, _ := actorOf(c)
+	ctx := c.Request().Context()
 	title := formValue(c, "title")
-	k, secret, err := s.svc.CreateAPIKey(c.Request().Context(), a, title)
+	confirmed, err := s.svc.ConfirmPassword(ctx, a, formValue(c, "current_password"), c.RealIP())
+	var k guildhall.APIKey
+	var secret string
+	if err == nil {
+		k, secret, err = s.svc.CreateAPIKey(ctx, confirmed, title)
+	}
 	if err != nil {
 		if !userFacing(err) {
 			return err
@@ -52,7 +65,11 @@ func (s *Server) handleCreateKey(c echo.Context) error {
 		return s.redirectWithForm(c, "/keys", views.NearKeys, err, url.Values{"title": {title}})
 	}
 	sess := sessionOf(c)
-	sess.Values[newAPIKeyKey] = k.Title + flashNearSep + secret
+	sealed, err := sealForSession(sess.ID, newAPIKeyKey, []byte(k.Title+flashNearSep+secret))
+	if err != nil {
+		return err
+	}
+	sess.Values[newAPIKeyKey] = sealed
 	if err := s.web.store.Save(c.Request(), c.Response(), sess); err != nil {
 		return err
 	}
@@ -61,10 +78,11 @@ func (s *Server) handleCreateKey(c echo.Context) error {
 
 // handleDeleteKeyConfirm asks before revoking a key.
 func (s *Server) handleDeleteKeyConfirm(c echo.Context) error {
-	if _, err := parseID(c, "id", "API key"); err != nil {
+	id, err := parseID(c, "id", "API key")
+	if err != nil {
 		return err
 	}
-	return s.confirm(c, views.Confirmation{
+	return s.confirm(c, views.DeleteKeyURL(id), views.Confirmation{
 		Title:   "Revoke this API key?",
 		Message: "Scripts that use it stop working at once. This cannot be undone.",
 		Button:  "Revoke the key", Back: "/keys",

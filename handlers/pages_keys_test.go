@@ -15,22 +15,48 @@ func TestAPIKeysPage(t *testing.T) {
 		t.Fatalf("GET /keys: %d", p.StatusCode)
 	}
 	tok := v.token("/keys")
+	// The session alone is not enough: the current password, checked by
+	// the service, or no key (the title comes back, the password not).
+	if p.Doc.Find(`form[data-testid="create-key-form"] input[name="current_password"][type="password"]`).Length() != 1 {
+		t.Fatal("the create form asks for no current password")
+	}
+	for _, pw := range []string{"", "not-alice-password"} {
+		p = v.post("/keys", url.Values{"csrf_token": {tok}, "title": {"stolen"}, "current_password": {pw}})
+		if p.StatusCode != http.StatusSeeOther {
+			t.Fatalf("create with password %q: %d", pw, p.StatusCode)
+		}
+		p = v.get("/keys")
+		if msg := text(p.Doc.Find(`[data-testid="form-error"]`)); msg != "Your current password is not right." ||
+			p.Doc.Find(`#key-title`).AttrOr("value", "") != "stolen" || p.Doc.Find(`[data-testid="new-key"]`).Length() != 0 {
+			t.Fatalf("create with password %q: %q", pw, msg)
+		}
+	}
+	var keys int
+	openRaw(t, env.path).QueryRow(`SELECT count(*) FROM api_keys`).Scan(&keys)
+	if keys != 0 {
+		t.Fatalf("%d keys created without the password", keys)
+	}
 	// Post/Redirect/Get: the key is shown on the page after the redirect,
 	// so reloading it mints no second key.
-	p = v.post("/keys", url.Values{"csrf_token": {tok}, "title": {"deploy script"}})
+	p = v.post("/keys", url.Values{"csrf_token": {tok}, "title": {"deploy script"}, "current_password": {"alice-password"}})
 	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != "/keys" {
 		t.Fatalf("create: %d %q", p.StatusCode, p.Header.Get("Location"))
 	}
-	var stored string
-	openRaw(t, env.path).QueryRow(`SELECT data FROM sessions`).Scan(&stored)
-	if !strings.Contains(stored, "sk-") {
-		t.Fatal("the redirect does not carry the new key in the session")
+	// The secret rides to the next page in the session, sealed: no row of
+	// the sessions table holds it (nor its title) in plaintext.
+	carried := sessionsTable(t, env.path)
+	if strings.Contains(carried, "sk-") || strings.Contains(carried, "deploy script") {
+		t.Fatal("the session's row holds the new key in plaintext")
 	}
 	p = v.get("/keys")
 	key := text(p.Doc.Find(`[data-testid="new-key-value"]`))
 	if !strings.HasPrefix(key, "sk-") || len(key) != 51 || !strings.Contains(text(p.Doc.Find("#new-key-heading")), "deploy script") {
 		t.Fatalf("after the redirect: key %q", key)
 	}
+	if strings.Contains(carried, key) || strings.Contains(carried, key[3:]) {
+		t.Fatal("the session's row held the new key in plaintext")
+	}
+	var stored string
 	openRaw(t, env.path).QueryRow(`SELECT data FROM sessions`).Scan(&stored)
 	if strings.Contains(stored, key) || strings.Contains(stored, "sk-") {
 		t.Fatal("the secret stays in the session after it was shown")
@@ -55,7 +81,7 @@ func TestAPIKeysPage(t *testing.T) {
 	}
 	// Too long a title: the service's message beside the form, title kept.
 	long := strings.Repeat("x", 101)
-	p = v.post("/keys", url.Values{"csrf_token": {tok}, "title": {long}})
+	p = v.post("/keys", url.Values{"csrf_token": {tok}, "title": {long}, "current_password": {"alice-password"}})
 	if p.StatusCode != http.StatusSeeOther {
 		t.Fatalf("long title: %d", p.StatusCode)
 	}
@@ -85,4 +111,12 @@ func TestAPIKeysPage(t *testing.T) {
 	if resp := env.visitor().do(req); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a revoked key still works: %d", resp.StatusCode)
 	}
+}
+
+// sessionsTable is every column of every row of the sessions table, as text.
+func sessionsTable(t testing.TB, path string) string {
+	t.Helper()
+	var out strings.Builder
+	dumpQuery(t, openRaw(t, path), &out, "sessions", `SELECT * FROM sessions`)
+	return out.String()
 }

@@ -30,11 +30,14 @@ func (s *Server) handleRemoveConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	username := guildhall.FoldUsername(c.Param("username"))
-	return s.confirm(c, views.Confirmation{
+	username, err := usernameParam(c)
+	if err != nil {
+		return err
+	}
+	return s.confirm(c, views.MemberURL(orgID, username, "remove"), views.Confirmation{
 		Title:   "Remove " + username + " from " + org.Name + "?",
 		Message: username + " loses access to " + org.Name + " at once, and can come back only if invited again.",
-		Button:  "Remove " + username, Back: orgPath(orgID), SwapMembers: true,
+		Button:  "Remove " + username, Back: views.OrgURL(orgID), SwapMembers: true,
 	})
 }
 

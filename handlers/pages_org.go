@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -75,12 +74,9 @@ func (s *Server) handleCreateOrganization(c echo.Context) error {
 		}
 		return s.redirectWithForm(c, "/orgs/new", "new-org", err, url.Values{"organization_name": {name}, "organization_description": {description}})
 	}
-	return s.redirectNear(c, orgPath(org.ID), views.NearInvite, views.FlashOK,
+	return s.redirectNear(c, views.OrgURL(org.ID), views.NearInvite, views.FlashOK,
 		"Created "+org.Name+". You are its owner; invite people here.")
 }
-
-// orgPath is an organization's page.
-func orgPath(id int64) string { return "/orgs/" + strconv.FormatInt(id, 10) }
 
 // membersListQuery reads what the member list shows from the page's URL:
 // ?q= searches usernames, ?status= and ?role= filter, ?sort= orders, and
@@ -186,7 +182,7 @@ func (s *Server) handleUpdateOrganization(c echo.Context) error {
 		return err
 	}
 	name, description := formValue(c, "organization_name"), formValue(c, "organization_description")
-	back := orgPath(orgID) + "/settings"
+	back := views.OrgActionURL(orgID, "settings")
 	if _, err := s.svc.UpdateOrganization(c.Request().Context(), a, orgID, &name, &description); err != nil {
 		if !userFacing(err) {
 			return err
@@ -207,10 +203,10 @@ func (s *Server) handleTransferConfirm(c echo.Context) error {
 	if username == "" {
 		return guildhall.Errorf(guildhall.EINVALID, "Name the member who should become owner.")
 	}
-	return s.confirm(c, views.Confirmation{
+	return s.confirm(c, views.OrgActionURL(orgID, "transfer"), views.Confirmation{
 		Title:   "Make " + username + " the owner of " + org.Name + "?",
 		Message: username + " becomes an owner, and you become an admin: you can no longer delete " + org.Name + " or hand it over.",
-		Button:  "Transfer ownership", Back: orgPath(orgID) + "/settings",
+		Button:  "Transfer ownership", Back: views.OrgActionURL(orgID, "settings"),
 		Fields: []views.HiddenField{{Name: "username", Value: username}},
 	})
 }
@@ -228,9 +224,9 @@ func (s *Server) handleTransfer(c echo.Context) error {
 		if !userFacing(err) {
 			return err
 		}
-		return s.redirectWithForm(c, orgPath(orgID)+"/settings", views.NearTransfer, err, url.Values{"username": {username}})
+		return s.redirectWithForm(c, views.OrgActionURL(orgID, "settings"), views.NearTransfer, err, url.Values{"username": {username}})
 	}
-	return s.redirectNear(c, orgPath(orgID), views.NearMembers, views.FlashOK,
+	return s.redirectNear(c, views.OrgURL(orgID), views.NearMembers, views.FlashOK,
 		guildhall.FoldUsername(username)+" is now an owner; you are an admin.")
 }
 
@@ -240,10 +236,10 @@ func (s *Server) handleLeaveConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.confirm(c, views.Confirmation{
+	return s.confirm(c, views.OrgActionURL(orgID, "leave"), views.Confirmation{
 		Title:   "Leave " + org.Name + "?",
 		Message: "You lose access to " + org.Name + " at once; someone must invite you again for you to come back.",
-		Button:  "Leave " + org.Name, Back: orgPath(orgID),
+		Button:  "Leave " + org.Name, Back: views.OrgURL(orgID),
 	})
 }
 
@@ -263,7 +259,7 @@ func (s *Server) handleLeave(c echo.Context) error {
 		if !userFacing(err) {
 			return err
 		}
-		return s.redirectNear(c, orgPath(orgID), views.NearMembers, views.FlashError, guildhall.ErrorMessage(err))
+		return s.redirectNear(c, views.OrgURL(orgID), views.NearMembers, views.FlashError, guildhall.ErrorMessage(err))
 	}
 	return s.redirectWithFlash(c, "/", views.FlashOK, "You left "+org.Name+".")
 }
@@ -278,12 +274,12 @@ func (s *Server) handleDeleteConfirm(c echo.Context) error {
 	conf := views.Confirmation{
 		Title:   "Delete " + org.Name + "?",
 		Message: "Its members, invitations and audit trail are deleted with it. This cannot be undone.",
-		Button:  "Delete this organization", Back: orgPath(orgID) + "/settings", TypeName: org.Name,
+		Button:  "Delete this organization", Back: views.OrgActionURL(orgID, "settings"), TypeName: org.Name,
 	}
 	if _, refusal, ok := s.takeForm(c, "delete"); ok {
 		conf.Error = refusal
 	}
-	return s.confirm(c, conf)
+	return s.confirm(c, views.OrgActionURL(orgID, "delete"), conf)
 }
 
 // handleDelete deletes through the same DeleteOrganization as
@@ -299,7 +295,7 @@ func (s *Server) handleDelete(c echo.Context) error {
 		if !userFacing(err) || guildhall.ErrorCode(err) != guildhall.EINVALID {
 			return err
 		}
-		return s.redirectWithForm(c, orgPath(orgID)+"/delete", "delete", err, nil)
+		return s.redirectWithForm(c, views.OrgActionURL(orgID, "delete"), "delete", err, nil)
 	}
 	return s.redirectWithFlash(c, "/", views.FlashOK, "Deleted "+strings.TrimSpace(typed)+".")
 }

@@ -187,7 +187,7 @@ func TestOrganizationPageByRole(t *testing.T) {
 	v := w.env.visitor()
 	v.login("bob")
 	p := v.get(orgPath(w.orgID))
-	if p.StatusCode != http.StatusForbidden || text(p.Doc.Find(`[data-testid="error-message"]`)) != "You are not a member of Acme." {
+	if p.StatusCode != http.StatusForbidden || text(p.Doc.Find(`[data-testid="error-message"]`)) != "You are not a member of organization "+strconv.FormatInt(w.orgID, 10)+"." {
 		t.Errorf("outsider: %d %q", p.StatusCode, text(p.Doc.Find(`[data-testid="error-message"]`)))
 	}
 	if p := v.get("/orgs/999"); p.StatusCode != http.StatusNotFound {

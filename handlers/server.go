@@ -45,6 +45,7 @@ type Service interface {
 	ResendInvitation(ctx context.Context, a guildhall.Actor, orgID int64, username string) (guildhall.Membership, error)
 	DeclineAllInvitations(ctx context.Context, a guildhall.Actor) (int, error)
 	ChangePassword(ctx context.Context, a guildhall.Actor, newPassword string) error
+	ConfirmPassword(ctx context.Context, a guildhall.Actor, password, clientAddr string) (guildhall.Actor, error)
 	ListSessions(ctx context.Context, a guildhall.Actor, idle time.Duration) ([]guildhall.Session, error)
 	EndSession(ctx context.Context, a guildhall.Actor, handle string) error
 	CreateToken(ctx context.Context, a guildhall.Actor) (string, time.Time, error)
@@ -184,9 +185,18 @@ func (s *Server) routes() {
 	e.POST("/keys", s.handleCreateKey, member...)
 	e.Match(readable, "/account", s.handleAccount, member...)
 	e.POST("/account/password", s.handleChangePassword, member...)
-	// Destructive actions: GET asks first (a page, or a dialog for htmx),
-	// POST does it.
-	for path, h := range map[string][2]echo.HandlerFunc{
+	for path, h := range s.destructiveActions() {
+		e.Match(readable, path, h[0], member...)
+		e.POST(path, h[1], member...)
+	}
+}
+
+// destructiveActions are the routes of the actions that ask first: GET
+// asks (a page, or a dialog for htmx), POST does it. Each question's form
+// posts to the URL the pages' builders make from the checked parameters
+// (see confirm).
+func (s *Server) destructiveActions() map[string][2]echo.HandlerFunc {
+	return map[string][2]echo.HandlerFunc{
 		"/orgs/:id/invitations/:username/revoke": {s.handleRevokeConfirm, s.handleRevoke},
 		"/orgs/:id/members/:username/remove":     {s.handleRemoveConfirm, s.handleRemove},
 		"/orgs/:id/leave":                        {s.handleLeaveConfirm, s.handleLeave},
@@ -196,9 +206,6 @@ func (s *Server) routes() {
 		"/invitations/decline-all":               {s.handleDeclineAllConfirm, s.handleDeclineAll},
 		"/keys/:id/delete":                       {s.handleDeleteKeyConfirm, s.handleDeleteKey},
 		"/account/sessions/:handle/end":          {s.handleEndSessionConfirm, s.handleEndSession},
-	} {
-		e.Match(readable, path, h[0], member...)
-		e.POST(path, h[1], member...)
 	}
 }
 

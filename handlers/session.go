@@ -76,13 +76,15 @@ func (s *Server) requireSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// startSession signs userID in with a brand-new session id (never the one
-// the visitor came with: no session fixation), ending any previous session.
-func (s *Server) startSession(c echo.Context, userID int64, welcome string) error {
+// startSession signs a in with a brand-new session id (never the one the
+// visitor came with: no session fixation), ending any previous session.
+// If a's password was checked (a.PasswordStamp) and has changed since,
+// no session starts: the error is the service's bad-credential one.
+func (s *Server) startSession(c echo.Context, a guildhall.Actor, welcome string) error {
 	if err := s.web.store.deleteRow(c.Request().Context(), sessionOf(c)); err != nil {
 		return err
 	}
-	sess := s.web.store.signedIn(userID)
+	sess := s.web.store.signedIn(a)
 	if welcome != "" {
 		sess.AddFlash(welcome)
 	}

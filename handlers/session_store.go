@@ -35,7 +35,7 @@ const (
 // rows named by the session id (stored hashed), with the user, created,
 // last seen and absolute expiry.
 type SessionStorage interface {
-	CreateSession(ctx context.Context, id string, userID int64, data []byte, idle, absolute time.Duration) (guildhall.Session, error)
+	CreateSession(ctx context.Context, id string, a guildhall.Actor, data []byte, idle, absolute time.Duration) (guildhall.Session, error)
 	Session(ctx context.Context, id string, idle time.Duration) (guildhall.Session, error)
 	UpdateSessionData(ctx context.Context, id string, data []byte) error
 	DeleteSession(ctx context.Context, id string) error
@@ -50,6 +50,11 @@ const sessionUserKey = "user_id"
 // sessionRecordKey holds the guildhall.Session row among a session's
 // values; it is not stored with the data.
 type sessionRecordKey struct{}
+
+// sessionStampKey holds, in a session not stored yet, the PasswordStamp
+// of the sign-in it starts from, for CreateSession to check; it is not
+// stored with the data.
+type sessionStampKey struct{}
 
 // sessionStore is a gorilla/sessions Store backed by the service's
 // database. The cookie carries only a securecookie-signed random id; the
@@ -140,11 +145,13 @@ func (st *sessionStore) anonymous() *sessions.Session {
 	return s
 }
 
-// signedIn returns a new session that signs userID in. It is not stored
-// yet: Save gives it a fresh random id and row.
-func (st *sessionStore) signedIn(userID int64) *sessions.Session {
+// signedIn returns a new session that signs a in. It is not stored yet:
+// Save gives it a fresh random id and row, if a's password (when it was
+// checked) is still a's.
+func (st *sessionStore) signedIn(a guildhall.Actor) *sessions.Session {
 	s := st.anonymous()
-	s.Values[sessionUserKey] = userID
+	s.Values[sessionUserKey] = a.UserID
+	s.Values[sessionStampKey{}] = a.PasswordStamp
 	return s
 }
 
@@ -198,10 +205,12 @@ func (st *sessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions
 		return nil // anonymous: nothing worth a row
 	}
 	id := newSessionID()
-	rec, err := st.storage.CreateSession(ctx, id, userID, data, st.idle, st.absolute)
+	stamp, _ := s.Values[sessionStampKey{}].(string)
+	rec, err := st.storage.CreateSession(ctx, id, guildhall.Actor{UserID: userID, PasswordStamp: stamp}, data, st.idle, st.absolute)
 	if err != nil {
 		return err
 	}
+	delete(s.Values, sessionStampKey{})
 	encoded, err := securecookie.EncodeMulti(s.Name(), []byte(id), st.codecs...)
 	if err != nil {
 		return err
@@ -223,7 +232,8 @@ func encodeSessionValues(values map[any]any) ([]byte, error) {
 		if k == sessionUserKey {
 			continue
 		}
-		if _, isRecord := k.(sessionRecordKey); isRecord {
+		switch k.(type) {
+		case sessionRecordKey, sessionStampKey:
 			continue
 		}
 		keep[k] = v

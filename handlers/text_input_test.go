@@ -23,6 +23,9 @@ func TestStoredTextThroughPages(t *testing.T) {
 		return orgs, keys
 	}
 	post := func(path, rawBody string) page {
+		if path == "/keys" {
+			rawBody = "current_password=alice-password&" + rawBody
+		}
 		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+path, strings.NewReader("csrf_token="+url.QueryEscape(tok)+"&"+rawBody))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		return v.do(req)

@@ -211,7 +211,7 @@ func AccountPage(p Page, v AccountView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if s.Handle != v.Current {
-					templ_7745c5c3_Err = ConfirmLink(endSessionURL(s.Handle), "Sign out", "end-session", "Sign out the session that started "+shortTime(s.Created)).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = ConfirmLink(EndSessionURL(s.Handle), "Sign out", "end-session", "Sign out the session that started "+shortTime(s.Created)).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -147,12 +147,12 @@ func DashboardPage(p Page, d Dashboard) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if d.InvitationsCursor != "" || d.MoreInvitations != "" {
-				templ_7745c5c3_Err = ConfirmLink("/invitations/decline-all", "Decline all", "decline-all", "Decline all your invitations").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ConfirmLink(DeclineAllURL, "Decline all", "decline-all", "Decline all your invitations").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else if len(d.Invitations) > 1 {
-				templ_7745c5c3_Err = ConfirmLink("/invitations/decline-all", "Decline all", "decline-all", "Decline all "+plural(len(d.Invitations), "invitation")).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ConfirmLink(DeclineAllURL, "Decline all", "decline-all", "Decline all "+plural(len(d.Invitations), "invitation")).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -243,7 +243,7 @@ func DashboardPage(p Page, d Dashboard) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var9 string
-					templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(resolveURL(m.OrganizationID, true))).ResolveURL(ctx)
+					templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(ResolveURL(m.OrganizationID, true))).ResolveURL(ctx)
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 90, Col: 88}
 					}
@@ -276,7 +276,7 @@ func DashboardPage(p Page, d Dashboard) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = ConfirmLink(resolveURL(m.OrganizationID, false), "Decline", "decline", "Decline the invitation to "+m.OrganizationName).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = ConfirmLink(ResolveURL(m.OrganizationID, false), "Decline", "decline", "Decline the invitation to "+m.OrganizationName).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

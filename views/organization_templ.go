@@ -167,7 +167,7 @@ func OrganizationPage(p Page, v OrganizationView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var5 string
-			templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(orgActionURL(v.Org.ID, "settings"))).ResolveURL(ctx)
+			templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(OrgActionURL(v.Org.ID, "settings"))).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/organization.templ`, Line: 93, Col: 62}
 			}
@@ -1124,7 +1124,7 @@ func memberRow(csrf string, v OrganizationView, m guildhall.Membership) templ.Co
 			}
 		}
 		if m.Username == v.Me {
-			templ_7745c5c3_Err = ConfirmLink(orgActionURL(v.Org.ID, "leave"), "Leave", "leave", "Leave "+v.Org.Name).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ConfirmLink(OrgActionURL(v.Org.ID, "leave"), "Leave", "leave", "Leave "+v.Org.Name).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -131,8 +131,16 @@ func csrfHeaders(token string) string {
 	return string(b)
 }
 
-// orgURL and friends build the pages' own URLs.
-func orgURL(id int64) templ.SafeURL { return templ.SafeURL("/orgs/" + strconv.FormatInt(id, 10)) }
+// The pages' own URLs. The handlers build the URLs they answer with
+// (redirects, the action of a confirmation) with these same functions,
+// from parameters they have validated: never from the request's path,
+// which the router has decoded (a %2F in a parameter would be a path step).
+
+// OrgURL is an organization's page.
+func OrgURL(id int64) string { return "/orgs/" + strconv.FormatInt(id, 10) }
+
+// orgURL is OrgURL for an href.
+func orgURL(id int64) templ.SafeURL { return templ.SafeURL(OrgURL(id)) }
 
 // dashboardURL is the dashboard with one list's cursor changed by set to
 // cur and the other's kept, at the changed list.
@@ -188,25 +196,33 @@ func membersPageURL(id int64, q MembersListQuery) templ.SafeURL {
 	return templ.SafeURL(u + "#members")
 }
 
-func inviteURL(id int64) string { return "/orgs/" + strconv.FormatInt(id, 10) + "/invitations" }
+func inviteURL(id int64) string { return OrgURL(id) + "/invitations" }
 
-// orgActionURL is an action on the organization itself: "settings",
+// OrgActionURL is an action on the organization itself: "settings",
 // "leave", "transfer", "delete".
-func orgActionURL(id int64, action string) string {
-	return "/orgs/" + strconv.FormatInt(id, 10) + "/" + action
+func OrgActionURL(id int64, action string) string { return OrgURL(id) + "/" + action }
+
+// MemberURL is an action on an active member: "role", "remove".
+func MemberURL(id int64, username, action string) string {
+	return OrgURL(id) + "/members/" + url.PathEscape(username) + "/" + action
 }
 
-// memberActionURL is an action on a member ("role", "remove") or on an
-// invitation ("revoke", "resend").
+// InvitationURL is an action on a pending invitation: "revoke", "resend".
+func InvitationURL(id int64, username, action string) string {
+	return OrgURL(id) + "/invitations/" + url.PathEscape(username) + "/" + action
+}
+
+// memberActionURL is an action on a row of the member list: MemberURL for
+// an active member, InvitationURL for an invitation.
 func memberActionURL(id int64, m guildhall.Membership, action string) string {
-	kind := "/members/"
 	if m.Open() {
-		kind = "/invitations/"
+		return InvitationURL(id, m.Username, action)
 	}
-	return "/orgs/" + strconv.FormatInt(id, 10) + kind + url.PathEscape(m.Username) + "/" + action
+	return MemberURL(id, m.Username, action)
 }
 
-func resolveURL(id int64, accept bool) string {
+// ResolveURL accepts or declines the visitor's invitation to organization id.
+func ResolveURL(id int64, accept bool) string {
 	verb := "decline"
 	if accept {
 		verb = "accept"
@@ -214,9 +230,17 @@ func resolveURL(id int64, accept bool) string {
 	return "/invitations/" + strconv.FormatInt(id, 10) + "/" + verb
 }
 
-func deleteKeyURL(id int64) string { return "/keys/" + strconv.FormatInt(id, 10) + "/delete" }
+// DeclineAllURL declines every invitation of the visitor.
+const DeclineAllURL = "/invitations/decline-all"
 
-func endSessionURL(handle string) string { return "/account/sessions/" + handle + "/end" }
+// DeleteKeyURL revokes the visitor's API key id.
+func DeleteKeyURL(id int64) string { return "/keys/" + strconv.FormatInt(id, 10) + "/delete" }
+
+// EndSessionURL signs out the visitor's session named handle
+// (guildhall.Session.Handle).
+func EndSessionURL(handle string) string {
+	return "/account/sessions/" + url.PathEscape(handle) + "/end"
+}
 
 // localTimeFormat marks a <time> whose text static/app.js rewrites in the
 // reader's own time zone; localTimeTitle one whose title it rewrites.

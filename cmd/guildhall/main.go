@@ -172,7 +172,7 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.sessionIdle, "session-idle", handlers.DefaultSessionIdleTimeout, "sign a browser out after this long without a request")
 	fs.DurationVar(&cfg.sessionMaxAge, "session-max-age", handlers.DefaultSessionMaxAge, "sign a browser out this long after it signed in")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log lines as `text` (key=value) or json")
-	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve /metrics on this `host:port` of its own instead of on --addr (default: on --addr)")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve /metrics on this `host:port` of its own instead of on --addr (default: on --addr, to loopback peers only)")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this `host:port`, for go tool pprof; keep it private (default: off)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: guildhall serve [flags]\n\nFlags:\n")
