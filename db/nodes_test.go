@@ -120,7 +120,7 @@ func TestLimitsHoldAcrossNodes(t *testing.T) {
 
 	// Sessions: begun on one node, read on the other, ended on both.
 	clk.Advance(time.Hour)
-	if _, err := a.CreateSession(ctx, "shared", owner.UserID, nil, time.Hour, 24*time.Hour); err != nil {
+	if _, err := a.CreateSession(ctx, "shared", owner, nil, time.Hour, 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if s, err := b.Session(ctx, "shared", time.Hour); err != nil || s.Username != "olivia" {
