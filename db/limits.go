@@ -200,7 +200,7 @@ func (tx *Tx) checkInviteeCap(ctx context.Context, userID int64, username string
 	var open int
 	if err := tx.QueryRowContext(ctx, `
 		SELECT count(*) FROM (
-			SELECT 1 FROM memberships WHERE user_id = ? AND status = 'pending' AND expires > ? LIMIT ?)`,
+			SELECT 1 FROM memberships WHERE user_id = ? AND status = 'pending' AND expires > ? LIMIT ?) AS open_invitations`,
 		userID, unix(tx.now), limit).Scan(&open); err != nil {
 		return err
 	}
