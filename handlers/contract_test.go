@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"guildhall/handlers"
 )
@@ -184,6 +187,82 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	}
 	if err := contract.doc.Validate(context.Background(), append(openAPI31, openapi3.EnableMultiError())...); err != nil {
 		t.Fatalf("the document is not valid OpenAPI: %v", err)
+	}
+	// And by the specification's own JSON Schema, in the variant that also
+	// holds every Schema Object to the OpenAPI base dialect: kin-openapi's
+	// checks are its authors' reading of the specification, the schema is
+	// the specification's own (testdata/openapi-3.1/README.md).
+	official := officialOpenAPISchema(t)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(contract.spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := official.Validate(doc); err != nil {
+		t.Fatalf("the document does not match the OpenAPI 3.1 schema: %v", err)
+	}
+}
+
+// officialOpenAPISchema compiles the OpenAPI Initiative's JSON Schema for
+// 3.1 documents (schema-base: the document schema with every Schema Object
+// in the base dialect) from the copies in testdata, never from the network.
+func officialOpenAPISchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	for _, r := range []struct{ id, file string }{
+		{"https://spec.openapis.org/oas/3.1/schema/2021-04-15", "schema.json"},
+		{"https://spec.openapis.org/oas/3.1/schema-base/2021-04-15", "schema-base.json"},
+		{"https://spec.openapis.org/oas/3.1/dialect/base", "dialect-base.schema.json"},
+		{"https://spec.openapis.org/oas/3.1/meta/base", "meta-base.schema.json"},
+	} {
+		f, err := os.Open(filepath.Join("testdata", "openapi-3.1", r.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", r.file, err)
+		}
+		if err := c.AddResource(r.id, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := c.Compile("https://spec.openapis.org/oas/3.1/schema-base/2021-04-15")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestOfficialSchemaCatchesABrokenDocument: the specification's schema
+// refuses what it must, so a pass above means something.
+func TestOfficialSchemaCatchesABrokenDocument(t *testing.T) {
+	t.Parallel()
+	loadContract(t)
+	official := officialOpenAPISchema(t)
+	for name, breakIt := range map[string]func(doc map[string]any){
+		"no info":               func(doc map[string]any) { delete(doc, "info") },
+		"a path not starting /": func(doc map[string]any) { doc["paths"].(map[string]any)["api/x"] = map[string]any{} },
+		"a schema type misspelt": func(doc map[string]any) {
+			doc["components"].(map[string]any)["schemas"].(map[string]any)["Bad"] = map[string]any{"type": "strnig"}
+		},
+		"a response without text": func(doc map[string]any) {
+			doc["paths"].(map[string]any)["/api/x"] = map[string]any{"get": map[string]any{"responses": map[string]any{"200": map[string]any{}}}}
+		},
+	} {
+		var doc map[string]any
+		if err := json.Unmarshal(contract.spec, &doc); err != nil {
+			t.Fatal(err)
+		}
+		breakIt(doc)
+		raw, _ := json.Marshal(doc)
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if official.Validate(inst) == nil {
+			t.Errorf("%s: the OpenAPI 3.1 schema took it", name)
+		}
 	}
 }
 
