@@ -37,12 +37,14 @@ build: generate
 generate: ## regenerate *_templ.go from views/*.templ
 	$(GO) tool templ generate
 
-bench: build ## measure the server against the machine's ceilings (see docs/PERFORMANCE.md); BENCHFLAGS='-db postgres://...' adds PostgreSQL
-	$(GO) run ./cmd/guildhall-bench -bin $(BIN) $(BENCHFLAGS)
+# BENCHDB, a PostgreSQL URL, adds the PostgreSQL phases (-db). It is passed
+# quoted: a URL with a socket directory holds a '&' the shell would take.
+bench: build ## measure the server against the machine's ceilings (see docs/PERFORMANCE.md); BENCHDB=postgres://... adds PostgreSQL
+	$(GO) run ./cmd/guildhall-bench -bin $(BIN) $(if $(BENCHDB),-db '$(BENCHDB)') $(BENCHFLAGS)
 
 bench-postgres: ## make bench with -db on a throwaway PostgreSQL cluster, durable as SQLite's synchronous=FULL (.ci/postgres)
 	@dir=$$(mktemp -d) && trap '.ci/postgres stop "'"$$dir"'"; rm -rf "'"$$dir"'"' EXIT && \
-		url=$$(.ci/postgres start "$$dir" durable) && $(MAKE) bench BENCHFLAGS="$(BENCHFLAGS) -db $$url"
+		url=$$(.ci/postgres start "$$dir" durable) && $(MAKE) bench BENCHDB="$$url"
 
 FUZZTIME ?= 30s
 fuzz: ## run each fuzz target for $(FUZZTIME); the corpora under testdata/ also run in make test
