@@ -132,12 +132,19 @@ func (db *DB) DeleteOrganization(ctx context.Context, a guildhall.Actor, orgID i
 		}
 		// Memberships, invitations, the audit trail and the pending count
 		// follow by ON DELETE CASCADE.
-		_, err = tx.ExecContext(ctx, `DELETE FROM organizations WHERE id = ?`, orgID)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM organizations WHERE id = ?`, orgID); err != nil {
+			return err
+		}
+		// The log line is all that is left of a deletion, so it is written
+		// once the deletion has committed: not for a savepoint that an
+		// enclosing transaction (an idempotent write) may still roll back
+		// or run again.
+		name := org.Name
+		tx.afterCommit(func() {
+			db.log.InfoContext(ctx, "organization deleted", "organization_id", orgID, "name", name, "by", a.Username)
+		})
+		return nil
 	})
-	if err == nil {
-		db.log.InfoContext(ctx, "organization deleted", "organization_id", orgID, "name", org.Name, "by", a.Username)
-	}
 	return err
 }
 

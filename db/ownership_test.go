@@ -1,11 +1,16 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"guildhall"
 	"guildhall/db"
@@ -351,5 +356,60 @@ func TestChangeRoleAuditsTheOldRole(t *testing.T) {
 	}
 	if got := w.lastEvent(t); got != "adam:change_role:mia:viewer:member:" {
 		t.Fatalf("audit: %s", got)
+	}
+}
+
+// syncBuffer is a log destination several goroutines may write to.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestDeletionIsLoggedOnceCommitted: the log line, all that is left of a
+// deleted organization, is written for a deletion that committed, once,
+// and not for one inside an idempotent write that then rolled back.
+func TestDeletionIsLoggedOnceCommitted(t *testing.T) {
+	ctx := context.Background()
+	var logs syncBuffer
+	w := newAcme(t, db.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	other := MustCreateOrg(t, w.d, w.owner, "Other")
+
+	// Deleted inside an idempotent write whose answer then fails: the
+	// whole write rolls back, the organization stays, nothing is logged.
+	call := guildhall.IdempotentCall{UserID: w.owner.UserID, Key: "delete-acme", Fingerprint: []byte("delete Acme")}
+	_, _, err := w.d.Idempotent(ctx, call, time.Minute, func(ctx context.Context) (guildhall.Answer, error) {
+		if err := w.d.DeleteOrganization(ctx, w.owner, w.org, "Acme"); err != nil {
+			t.Errorf("the deletion inside the write: %v", err)
+		}
+		return guildhall.Answer{}, errors.New("the answer could not be made")
+	})
+	if err == nil {
+		t.Fatal("the idempotent write succeeded")
+	}
+	if _, _, err := w.d.Organization(ctx, w.owner, w.org); err != nil {
+		t.Fatalf("a rolled-back deletion deleted: %v", err)
+	}
+	if strings.Contains(logs.String(), "organization deleted") {
+		t.Fatalf("a rolled-back deletion was logged:\n%s", logs.String())
+	}
+
+	// Deleted for good: one line, naming it.
+	if err := w.d.DeleteOrganization(ctx, w.owner, other, "Other"); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "organization deleted"); n != 1 || !strings.Contains(logs.String(), "name=Other") {
+		t.Fatalf("%d deletion lines:\n%s", n, logs.String())
 	}
 }

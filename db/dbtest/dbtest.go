@@ -387,7 +387,9 @@ func makePostgresTemplate(server string) (string, error) {
 	}
 	_, err = pool.Exec("ALTER DATABASE " + tmp + " RENAME TO " + name)
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "42P04" { // duplicate_database: a run beside this one made it first
+	// A run beside this one made it first: duplicate_database, or, when
+	// both renames race, the catalog's own unique index (unique_violation).
+	if errors.As(err, &pe) && (pe.Code == "42P04" || pe.Code == "23505") {
 		return name, dropDatabase(server, tmp)
 	} else if err != nil {
 		dropDatabase(server, tmp)
