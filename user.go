@@ -50,9 +50,13 @@ type Actor struct {
 // AuthMethod is how an actor proved who they are.
 type AuthMethod int
 
-// The ways to authenticate. The zero value is a password.
+// The ways to authenticate. The zero value, AuthNone, says nothing was
+// proved: an actor built without saying how it authenticated has none of
+// a password's powers (RequirePassword refuses it), so that forgetting to
+// set Auth can never hand out what only a checked password may do.
 const (
-	AuthPassword AuthMethod = iota // a username and password, checked in this request
+	AuthNone     AuthMethod = iota // no credential was checked for this actor
+	AuthPassword                   // a username and password, checked in this request
 	AuthAPIKey                     // an API key from create_api_key
 	AuthToken                      // a sign-in token from login or add_user
 	// AuthSession is a browser session, begun with a password sign-in. It
@@ -128,11 +132,13 @@ func SessionMay(op PasswordOperation) bool {
 	return true
 }
 
-// RequirePassword refuses op to an actor who authenticated with an API
-// key, to a token unless TokenMay(op), and to a browser session unless
-// SessionMay(op).
+// RequirePassword refuses op to an actor whose authentication is not
+// known (AuthNone), to one who authenticated with an API key, to a token
+// unless TokenMay(op), and to a browser session unless SessionMay(op).
 func RequirePassword(a Actor, op PasswordOperation) error {
 	switch {
+	case a.Auth == AuthNone:
+		return Errorf(EFORBIDDEN, "To %s, authenticate with your username and password.", op)
 	case a.Auth == AuthAPIKey:
 		return Errorf(EFORBIDDEN, "An API key cannot %s; authenticate with your username and password.", op)
 	case a.Auth == AuthToken && !TokenMay(op):

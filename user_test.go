@@ -48,6 +48,7 @@ func repeat(r rune, n int) []rune {
 // and not those that need the password itself.
 func TestRequirePassword(t *testing.T) {
 	allowed := map[guildhall.AuthMethod][]guildhall.PasswordOperation{
+		guildhall.AuthNone:     {}, // an actor built without saying how it authenticated
 		guildhall.AuthPassword: {guildhall.OpLogIn, guildhall.OpCreateAPIKey, guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpChangePassword, guildhall.OpManageSessions},
 		guildhall.AuthAPIKey:   {},
 		guildhall.AuthToken:    {guildhall.OpListAPIKeys, guildhall.OpDeleteAPIKey, guildhall.OpManageSessions},
@@ -65,8 +66,11 @@ func TestRequirePassword(t *testing.T) {
 				continue
 			}
 			want := refusal[method] + " cannot " + string(op) + "; authenticate with your username and password."
-			if method == guildhall.AuthSession {
+			switch method {
+			case guildhall.AuthSession:
 				want = "To " + string(op) + ", type your current password."
+			case guildhall.AuthNone:
+				want = "To " + string(op) + ", authenticate with your username and password."
 			}
 			if guildhall.ErrorCode(err) != guildhall.EFORBIDDEN || guildhall.ErrorMessage(err) != want {
 				t.Errorf("RequirePassword(%d, %q) = %v, want %q", method, op, err, want)
@@ -78,7 +82,7 @@ func TestRequirePassword(t *testing.T) {
 // TestRequireToken: only a token can log out, as only a token names
 // something to end.
 func TestRequireToken(t *testing.T) {
-	for _, method := range []guildhall.AuthMethod{guildhall.AuthPassword, guildhall.AuthAPIKey, guildhall.AuthToken} {
+	for _, method := range []guildhall.AuthMethod{guildhall.AuthNone, guildhall.AuthPassword, guildhall.AuthAPIKey, guildhall.AuthToken, guildhall.AuthSession} {
 		err := guildhall.RequireToken(guildhall.Actor{UserID: 1, Auth: method})
 		if (err == nil) != (method == guildhall.AuthToken) || err != nil && guildhall.ErrorCode(err) != guildhall.EFORBIDDEN {
 			t.Errorf("RequireToken(%d) = %v", method, err)

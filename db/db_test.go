@@ -73,14 +73,15 @@ func MustOpenDBFile(tb testing.TB, source string, opts db.Options) *db.DB {
 	return d
 }
 
-// MustCreateUser signs up a user and returns them as an actor.
+// MustCreateUser signs up a user and returns them as an actor who has
+// given their password (guildhall.AuthPassword), as add_user's caller has.
 func MustCreateUser(tb testing.TB, d *db.DB, name string) guildhall.Actor {
 	tb.Helper()
 	u, err := d.CreateUser(context.Background(), name, "password-"+name, false)
 	if err != nil {
 		tb.Fatalf("create user %s: %v", name, err)
 	}
-	return guildhall.Actor{UserID: u.ID, Username: u.Username}
+	return guildhall.Actor{UserID: u.ID, Username: u.Username, Auth: guildhall.AuthPassword}
 }
 
 // MustCreateOrg founds an organization owned by owner.

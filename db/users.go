@@ -124,7 +124,7 @@ func (db *DB) authenticatePassword(ctx context.Context, username, password strin
 	if !ok || !known {
 		return guildhall.Actor{}, errBadCredentials
 	}
-	a.PasswordStamp = passwordStamp(hash)
+	a.Auth, a.PasswordStamp = guildhall.AuthPassword, passwordStamp(hash)
 	return a, nil
 }
 

@@ -44,7 +44,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	actor := guildhall.Actor{UserID: u.ID, Username: u.Username}
+	actor := guildhall.Actor{UserID: u.ID, Username: u.Username, Auth: guildhall.AuthPassword}
 	_, key, err := store.CreateAPIKey(ctx, actor, "fuzz")
 	if err != nil {
 		tb.Fatal(err)

@@ -176,7 +176,7 @@ func (e *apiEnv) user(name string) guildhall.Actor {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return guildhall.Actor{UserID: u.ID, Username: u.Username}
+	return guildhall.Actor{UserID: u.ID, Username: u.Username, Auth: guildhall.AuthPassword}
 }
 
 // world is the README's story: alice owns Acme and has an API key; bob and

@@ -38,7 +38,7 @@ func BenchmarkInviteThroughAPI(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := guildhall.Actor{UserID: owner.ID, Username: owner.Username}
+	a := guildhall.Actor{UserID: owner.ID, Username: owner.Username, Auth: guildhall.AuthPassword}
 	_, key, err := store.CreateAPIKey(ctx, a, "bench")
 	if err != nil {
 		b.Fatal(err)

@@ -61,7 +61,7 @@ func (w *watchedService) ownerOfAcme(t *testing.T) (guildhall.Actor, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner := guildhall.Actor{UserID: u.ID, Username: u.Username}
+	owner := guildhall.Actor{UserID: u.ID, Username: u.Username, Auth: guildhall.AuthPassword}
 	org, err := w.CreateOrganization(context.Background(), owner, "Acme", "")
 	if err != nil {
 		t.Fatal(err)

@@ -108,7 +108,7 @@ func (e *pageEnv) user(name string) guildhall.Actor {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return guildhall.Actor{UserID: u.ID, Username: u.Username}
+	return guildhall.Actor{UserID: u.ID, Username: u.Username, Auth: guildhall.AuthPassword}
 }
 
 // org creates an organization owned by owner.

@@ -478,7 +478,8 @@ func (s *Server) registry() []*function {
 				if err != nil {
 					return userResult{}, err
 				}
-				return signedIn(c, guildhall.Actor{UserID: u.ID, Username: u.Username, Admin: u.Admin}, guildhall.MembershipsPage{})
+				// The password was given in this very request, and set by it.
+				return signedIn(c, guildhall.Actor{UserID: u.ID, Username: u.Username, Admin: u.Admin, Auth: guildhall.AuthPassword}, guildhall.MembershipsPage{})
 			}),
 		},
 		{

@@ -113,7 +113,7 @@ func TestTwoNodesOnOnePostgresDatabase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, keys[name], err = seed.CreateAPIKey(ctx, guildhall.Actor{UserID: u.ID, Username: name}, "test"); err != nil {
+		if _, keys[name], err = seed.CreateAPIKey(ctx, guildhall.Actor{UserID: u.ID, Username: name, Auth: guildhall.AuthPassword}, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
