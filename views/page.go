@@ -189,7 +189,7 @@ func membersPageURL(id int64, q MembersListQuery) templ.SafeURL {
 	if q.Cursor != "" {
 		v.Set("cursor", q.Cursor)
 	}
-	u := "/orgs/" + strconv.FormatInt(id, 10)
+	u := OrgURL(id)
 	if len(v) > 0 {
 		u += "?" + v.Encode()
 	}
@@ -197,6 +197,9 @@ func membersPageURL(id int64, q MembersListQuery) templ.SafeURL {
 }
 
 func inviteURL(id int64) string { return OrgURL(id) + "/invitations" }
+
+// bulkInviteURL is where the "many at once" invite form posts.
+func bulkInviteURL(id int64) string { return inviteURL(id) + "/bulk" }
 
 // OrgActionURL is an action on the organization itself: "settings",
 // "leave", "transfer", "delete".
