@@ -88,14 +88,13 @@ func sizePhases(ctx context.Context, client, browser *http.Client, m *serverMode
 		if status != "" {
 			args["status"] = status
 		}
-		a, err := fixture.Call(ctx, client, m.srv.URL, "fetch_memberships_of_organization", args)
-		if err != nil || !a.Success {
-			return "", fmt.Errorf("a cursor to the middle: %v %s", err, a.Body)
-		}
 		var r struct {
 			NextCursor string `json:"next_cursor"`
 		}
-		return r.NextCursor, json.Unmarshal(a.Result, &r)
+		if err := fixture.CallResult(ctx, client, m.srv.URL, "fetch_memberships_of_organization", args, &r); err != nil {
+			return "", fmt.Errorf("a cursor to the middle: %w", err)
+		}
+		return r.NextCursor, nil
 	}
 	apiCursor, err := middle("")
 	if err != nil {
