@@ -47,13 +47,13 @@ func readPhases(ctx context.Context, client *http.Client, m *serverMode, cfg con
 				if size == cfg.sizes[len(cfg.sizes)-1] && clients > 1 {
 					wait = m.prof.during(ctx, profileName(ph.name), cfg.readDuration)
 				}
-				cpu := cpuTime(m.srv.Pid())
+				cpu := m.cpuTime()
 				r := drive(ctx, ph.client, clients, cfg.readDuration, ph.next)
-				r.cpu = cpuTime(m.srv.Pid()) - cpu
+				r.cpu = m.cpuTime() - cpu
 				wait()
 				r.phase, r.size, r.clients = ph.name, size, clients
 				r.name = fmt.Sprintf("%s, %s [%d]", ph.name, sizeText(size), clients)
-				r.rss = peakRSS(m.srv.Pid())
+				r.rss = m.peakRSS()
 				out = append(out, r)
 			}
 		}

@@ -111,6 +111,15 @@ func (m *serverMode) cpuTime() time.Duration {
 	return total
 }
 
+// peakRSS is the largest peak resident set of the nodes, in KiB.
+func (m *serverMode) peakRSS() int64 {
+	var peak int64
+	for _, p := range m.servers() {
+		peak = max(peak, peakRSS(p.Pid()))
+	}
+	return peak
+}
+
 // invite runs one invite phase: every request a new invitee, the requests
 // dealt round the nodes in turn, and round the organizations; prof, if
 // not nil, profiles it (the first node).
