@@ -218,9 +218,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	for i, m := range modes {
 		r := merge(roundsInvite[i])
-		for _, p := range m.servers() {
-			r.rss = max(r.rss, peakRSS(p.Pid()))
-		}
+		r.rss = m.peakRSS()
 		results = append(results, r)
 		if err := checkInvites(m.dbPath, m.inviteOrgs, r.ok); err != nil {
 			return err

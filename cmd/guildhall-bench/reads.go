@@ -47,13 +47,13 @@ func readPhases(ctx context.Context, client *http.Client, m *serverMode, cfg con
 				if size == cfg.sizes[len(cfg.sizes)-1] && clients > 1 {
 					wait = m.prof.during(ctx, profileName(ph.name), cfg.readDuration)
 				}
-				cpu := cpuTime(m.srv.Pid())
+				cpu := m.cpuTime()
 				r := drive(ctx, ph.client, clients, cfg.readDuration, ph.next)
-				r.cpu = cpuTime(m.srv.Pid()) - cpu
+				r.cpu = m.cpuTime() - cpu
 				wait()
 				r.phase, r.size, r.clients = ph.name, size, clients
 				r.name = fmt.Sprintf("%s, %s [%d]", ph.name, sizeText(size), clients)
-				r.rss = peakRSS(m.srv.Pid())
+				r.rss = m.peakRSS()
 				out = append(out, r)
 			}
 		}
@@ -88,14 +88,13 @@ func sizePhases(ctx context.Context, client, browser *http.Client, m *serverMode
 		if status != "" {
 			args["status"] = status
 		}
-		a, err := fixture.Call(ctx, client, m.srv.URL, "fetch_memberships_of_organization", args)
-		if err != nil || !a.Success {
-			return "", fmt.Errorf("a cursor to the middle: %v %s", err, a.Body)
-		}
 		var r struct {
 			NextCursor string `json:"next_cursor"`
 		}
-		return r.NextCursor, json.Unmarshal(a.Result, &r)
+		if err := fixture.CallResult(ctx, client, m.srv.URL, "fetch_memberships_of_organization", args, &r); err != nil {
+			return "", fmt.Errorf("a cursor to the middle: %w", err)
+		}
+		return r.NextCursor, nil
 	}
 	apiCursor, err := middle("")
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -86,15 +85,11 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 	}
 	m.inviteOrgs = []int64{m.fx.InviteOrg}
 	for i := range m.spread - 1 {
-		a, err := fixture.Call(ctx, client, m.srv.URL, "create_organization",
-			map[string]any{"auth": map[string]string{"api_key": m.fx.APIKey}, "organization_name": fmt.Sprintf("Invitations %d", i+2)})
 		var org struct {
 			ID int64 `json:"organization_id"`
 		}
-		if err == nil && (!a.Success || json.Unmarshal(a.Result, &org) != nil) {
-			err = fmt.Errorf("%d %s", a.Status, a.Body)
-		}
-		if err != nil {
+		if err := fixture.CallResult(ctx, client, m.srv.URL, "create_organization",
+			map[string]any{"auth": map[string]string{"api_key": m.fx.APIKey}, "organization_name": fmt.Sprintf("Invitations %d", i+2)}, &org); err != nil {
 			return fmt.Errorf("create an organization to invite to: %w", err)
 		}
 		m.inviteOrgs = append(m.inviteOrgs, org.ID)
@@ -114,6 +109,15 @@ func (m *serverMode) cpuTime() time.Duration {
 		total += cpuTime(p.Pid())
 	}
 	return total
+}
+
+// peakRSS is the largest peak resident set of the nodes, in KiB.
+func (m *serverMode) peakRSS() int64 {
+	var peak int64
+	for _, p := range m.servers() {
+		peak = max(peak, peakRSS(p.Pid()))
+	}
+	return peak
 }
 
 // invite runs one invite phase: every request a new invitee, the requests

@@ -201,6 +201,21 @@ func parseServe(argv []string, stderr io.Writer) (serveConfig, error) {
 	return cfg, nil
 }
 
+// httpServer is a server of h with the connection limits above, its
+// errors logged as warnings. Each listener's server takes its own read and
+// write timeouts (0: none).
+func httpServer(h http.Handler, read, write time.Duration, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       read,
+		WriteTimeout:      write,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
 // serveHandler wraps the server's handler before it serves. It is the
 // handler itself; the process tests, whose binary runs as the server,
 // wrap it to hold an answer back and be killed before sending it.
@@ -237,17 +252,10 @@ func serve(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler: serveHandler(handlers.New(store, handlers.Config{Logger: logger, Sessions: store, SignupClosed: !cfg.signup, SessionKeys: keys, SecureCookies: cfg.secureCookies,
-			SessionIdleTimeout: cfg.sessionIdle, SessionMaxAge: cfg.sessionMaxAge, TrustedProxies: cfg.trustedProxies,
-			Metrics: metrics, MetricsServedElsewhere: cfg.metricsAddr != ""})),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := httpServer(serveHandler(handlers.New(store, handlers.Config{Logger: logger, Sessions: store, SignupClosed: !cfg.signup, SessionKeys: keys, SecureCookies: cfg.secureCookies,
+		SessionIdleTimeout: cfg.sessionIdle, SessionMaxAge: cfg.sessionMaxAge, TrustedProxies: cfg.trustedProxies,
+		Metrics: metrics, MetricsServedElsewhere: cfg.metricsAddr != ""})),
+		readTimeout, writeTimeout, logger)
 	servers := []*http.Server{srv}
 	listeners := []net.Listener{ln}
 	if cfg.metricsAddr != "" {

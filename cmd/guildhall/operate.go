@@ -29,15 +29,7 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 func metricsServer(metrics http.Handler, logger *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics) // GET takes HEAD too
-	return &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	return httpServer(mux, readTimeout, writeTimeout, logger)
 }
 
 // pprofServer serves Go's profiler alone, for --pprof-addr: `go tool pprof
@@ -53,14 +45,10 @@ func pprofServer(logger *slog.Logger) *http.Server {
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	return &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: readHeaderTimeout,
-		WriteTimeout:      pprofWriteTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	// No read timeout: its deadline stays on the connection while the
+	// answer is made, and passing it cancels the request's context, which
+	// would cut a profile longer than readTimeout short.
+	return httpServer(mux, 0, pprofWriteTimeout, logger)
 }
 
 // pprofWriteTimeout bounds one answer of the profiler: a CPU profile

@@ -66,8 +66,8 @@ func Start(ctx context.Context, bin string, args, env []string) (*Process, error
 				continue
 			}
 			p.printed = append(p.printed, sc.Text())
-			if _, rest, ok := strings.Cut(sc.Text(), "listening on "); ok && len(strings.Fields(rest)) > 0 {
-				listening <- strings.Fields(rest)[0]
+			if url := wordAfter(sc.Text(), "listening on "); url != "" {
+				listening <- url
 				announced = true
 			}
 		}
@@ -94,8 +94,18 @@ func Start(ctx context.Context, bin string, args, env []string) (*Process, error
 // prints "profiler on <URL>").
 func (p *Process) Printed(marker string) string {
 	for _, line := range p.printed {
-		if _, rest, ok := strings.Cut(line, marker); ok && len(strings.Fields(rest)) > 0 {
-			return strings.Fields(rest)[0]
+		if word := wordAfter(line, marker); word != "" {
+			return word
+		}
+	}
+	return ""
+}
+
+// wordAfter is the word that follows marker in line, "" if none does.
+func wordAfter(line, marker string) string {
+	if _, rest, ok := strings.Cut(line, marker); ok {
+		if words := strings.Fields(rest); len(words) > 0 {
+			return words[0]
 		}
 	}
 	return ""
