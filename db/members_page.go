@@ -353,11 +353,11 @@ func (s *searchReader) read(ctx context.Context, bound *memberKey, backward bool
 // checkMembersQuery validates a query and fills in its limit.
 func checkMembersQuery(q guildhall.MembersQuery) (guildhall.MembersQuery, error) {
 	q.Search = guildhall.FoldUsername(q.Search)
-	switch {
-	case q.Limit == 0:
+	if q.Limit == 0 {
 		q.Limit = guildhall.MembersPageSize
-	case q.Limit < 0 || q.Limit > guildhall.MembersPageMaxSize:
-		return q, guildhall.Errorf(guildhall.EINVALID, "A page holds 1 to %d rows, not %d.", guildhall.MembersPageMaxSize, q.Limit)
+	}
+	if err := guildhall.CheckListLimit(q.Limit); err != nil {
+		return q, err
 	}
 	if q.Offset < 0 {
 		return q, guildhall.Errorf(guildhall.EINVALID, "The offset must not be negative.")
