@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
+	"time"
 
 	"guildhall"
 )
@@ -92,15 +93,10 @@ func (r *memberRow) fill(org guildhall.Organization, role, status string, create
 	}
 }
 
-// standingOf is where a row stands at now: active, invited or expired.
+// standingOf is where a row stands at now (Unix seconds), by the root
+// package's rule (guildhall.Membership.Standing).
 func standingOf(m guildhall.Membership, now int64) guildhall.MemberFilter {
-	switch {
-	case m.Status == guildhall.StatusActive:
-		return guildhall.MembersActive
-	case unix(m.Expires) > now:
-		return guildhall.MembersInvited
-	}
-	return guildhall.MembersExpired
+	return m.Standing(time.Unix(now, 0))
 }
 
 // memberList is one query's list: the organization, the segments its
