@@ -62,6 +62,18 @@ const (
 // order pages show them.
 var Standings = []MemberFilter{MembersActive, MembersInvited, MembersExpired}
 
+// Standing is where m stands at now, one of Standings: an active member,
+// an open invitation, or one past its expiry (Expired).
+func (m Membership) Standing(now time.Time) MemberFilter {
+	switch {
+	case m.Status == StatusActive:
+		return MembersActive
+	case m.Expired(now):
+		return MembersExpired
+	}
+	return MembersInvited
+}
+
 // ParseMemberFilter validates a member-list filter.
 func ParseMemberFilter(s string) (MemberFilter, error) {
 	switch f := MemberFilter(s); f {

@@ -3,6 +3,7 @@ package guildhall_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"guildhall"
 )
@@ -89,6 +90,25 @@ func TestMembersPageWindow(t *testing.T) {
 	for _, n := range []int{0, -1, guildhall.ListMaxLimit + 1} {
 		if guildhall.ErrorCode(guildhall.CheckListLimit(n)) != guildhall.EINVALID {
 			t.Errorf("limit %d accepted", n)
+		}
+	}
+}
+
+// TestMembershipStanding: a member is active whatever its dates; an
+// invitation is open until the second it expires, and expired from then.
+func TestMembershipStanding(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0).UTC()
+	for _, c := range []struct {
+		m    guildhall.Membership
+		want guildhall.MemberFilter
+	}{
+		{guildhall.Membership{Status: guildhall.StatusActive}, guildhall.MembersActive},
+		{guildhall.Membership{Status: guildhall.StatusPending, Expires: now.Add(time.Second)}, guildhall.MembersInvited},
+		{guildhall.Membership{Status: guildhall.StatusPending, Expires: now}, guildhall.MembersExpired},
+		{guildhall.Membership{Status: guildhall.StatusPending, Expires: now.Add(-time.Hour)}, guildhall.MembersExpired},
+	} {
+		if got := c.m.Standing(now); got != c.want {
+			t.Errorf("%s invitation expiring %v: standing %q at %v, want %q", c.m.Status, c.m.Expires, got, now, c.want)
 		}
 	}
 }

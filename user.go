@@ -107,30 +107,29 @@ const (
 	OpManageSessions PasswordOperation = "list or end sign-in sessions"
 )
 
-// TokenMay reports whether a sign-in token may perform op. A token has a
-// password login's powers except those that need the password itself:
-// logging in (a token minting tokens would never expire), creating API keys
-// (a key outlives the token that made it) and changing the password.
-func TokenMay(op PasswordOperation) bool {
+// needsPasswordItself reports whether op needs the password itself, not
+// just a credential a password login handed out: logging in (a token
+// minting tokens would never expire), creating API keys (a key outlives
+// the token or session that made it) and changing the password (a new
+// password locks the owner out). TokenMay and SessionMay both turn on it.
+func needsPasswordItself(op PasswordOperation) bool {
 	switch op {
 	case OpLogIn, OpCreateAPIKey, OpChangePassword:
-		return false
+		return true
 	}
-	return true
+	return false
 }
 
+// TokenMay reports whether a sign-in token may perform op. A token has a
+// password login's powers except those that need the password itself
+// (needsPasswordItself).
+func TokenMay(op PasswordOperation) bool { return !needsPasswordItself(op) }
+
 // SessionMay reports whether a browser session may perform op without
-// the current password being typed again: everything but minting a
-// sign-in token (OpLogIn), creating API keys and changing the password
-// (a token or key outlives the session that made it; a new password locks
-// the owner out).
-func SessionMay(op PasswordOperation) bool {
-	switch op {
-	case OpLogIn, OpCreateAPIKey, OpChangePassword:
-		return false
-	}
-	return true
-}
+// the current password being typed again: everything but what needs the
+// password itself (needsPasswordItself): minting a sign-in token
+// (OpLogIn), creating API keys and changing the password.
+func SessionMay(op PasswordOperation) bool { return !needsPasswordItself(op) }
 
 // RequirePassword refuses op to an actor whose authentication is not
 // known (AuthNone), to one who authenticated with an API key, to a token

@@ -492,6 +492,9 @@ func (db *DB) updateQueued(ctx context.Context, queue *writeQueue, fn func(tx *T
 	run := &writeRun{}
 	var last *Tx
 	defer func() {
+		if last == nil {
+			return // no attempt began (the context ended first, say)
+		}
 		for _, limit := range last.refusals {
 			db.observer.LimitRefused(limit)
 		}

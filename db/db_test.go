@@ -727,3 +727,19 @@ func TestOutsidersLearnNoName(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteWithEndedContext: a write whose request ended before its
+// transaction could begin (a client that hung up while it waited) is
+// refused as unavailable and writes nothing; it does not bring the
+// server down.
+func TestWriteWithEndedContext(t *testing.T) {
+	d, _ := MustOpenDB(t)
+	owner := MustCreateUser(t, d, "owner")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := d.CreateOrganization(ctx, owner, "acme", "")
+	wantCode(t, err, guildhall.EUNAVAILABLE)
+	if _, err := d.CreateOrganization(context.Background(), owner, "acme", ""); err != nil {
+		t.Fatalf("the name is still free after the ended write: %v", err)
+	}
+}

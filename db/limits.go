@@ -182,7 +182,7 @@ func (tx *Tx) checkPendingCap(ctx context.Context, org guildhall.Organization, l
 		org.ID, unix(tx.now)).Scan(&earliest); err != nil {
 		return err
 	}
-	tx.observer.LimitRefused(LimitPendingInvites)
+	tx.refused(LimitPendingInvites)
 	e := guildhall.Errorf(guildhall.ERATELIMITED, "%s already has %d open invitations, the most it may have; "+
 		"invite more once some are accepted, declined, revoked or expired.", org.Name, limit)
 	e.RetryAfter = max(time.Second, time.Unix(earliest, 0).Sub(tx.now))
@@ -220,6 +220,6 @@ func (tx *Tx) refuseInviteeCap(username string, limit int) error {
 	if limit <= 0 {
 		return fmt.Errorf("the invitation of %s was not written, and no cap is on", username)
 	}
-	tx.observer.LimitRefused(LimitPendingInvitesPerUser)
+	tx.refused(LimitPendingInvitesPerUser)
 	return guildhall.Errorf(guildhall.ECONFLICT, "%s cannot take more invitations until they answer some of those they have; try again later.", username)
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
+	"time"
 
 	"guildhall"
 )
@@ -92,15 +93,10 @@ func (r *memberRow) fill(org guildhall.Organization, role, status string, create
 	}
 }
 
-// standingOf is where a row stands at now: active, invited or expired.
+// standingOf is where a row stands at now (Unix seconds), by the root
+// package's rule (guildhall.Membership.Standing).
 func standingOf(m guildhall.Membership, now int64) guildhall.MemberFilter {
-	switch {
-	case m.Status == guildhall.StatusActive:
-		return guildhall.MembersActive
-	case unix(m.Expires) > now:
-		return guildhall.MembersInvited
-	}
-	return guildhall.MembersExpired
+	return m.Standing(time.Unix(now, 0))
 }
 
 // memberList is one query's list: the organization, the segments its
@@ -353,11 +349,11 @@ func (s *searchReader) read(ctx context.Context, bound *memberKey, backward bool
 // checkMembersQuery validates a query and fills in its limit.
 func checkMembersQuery(q guildhall.MembersQuery) (guildhall.MembersQuery, error) {
 	q.Search = guildhall.FoldUsername(q.Search)
-	switch {
-	case q.Limit == 0:
+	if q.Limit == 0 {
 		q.Limit = guildhall.MembersPageSize
-	case q.Limit < 0 || q.Limit > guildhall.MembersPageMaxSize:
-		return q, guildhall.Errorf(guildhall.EINVALID, "A page holds 1 to %d rows, not %d.", guildhall.MembersPageMaxSize, q.Limit)
+	}
+	if err := guildhall.CheckListLimit(q.Limit); err != nil {
+		return q, err
 	}
 	if q.Offset < 0 {
 		return q, guildhall.Errorf(guildhall.EINVALID, "The offset must not be negative.")
