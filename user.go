@@ -188,6 +188,12 @@ func FoldUsername(name string) string {
 	return name
 }
 
+// UsernamePattern is ValidateUsername's rule on characters as a regular
+// expression, for documents that state it (the OpenAPI schema); the length
+// is UsernameMinLen to UsernameMaxLen. FuzzValidateUsername holds the two
+// to each other.
+const UsernamePattern = "^[a-z0-9_.-]*[a-z0-9][a-z0-9_.-]*$"
+
 // ValidateUsername checks a username: 1 to 32 characters from [a-z0-9_.-],
 // at least one of them a letter or digit.
 func ValidateUsername(name string) error {

@@ -1,6 +1,7 @@
 package guildhall_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -36,8 +37,15 @@ func FuzzValidateUsername(f *testing.F) {
 		if (err == nil) != valid {
 			t.Fatalf("ValidateUsername(%q) = %v, want valid=%v", name, err, valid)
 		}
+		inLength := len(name) >= guildhall.UsernameMinLen && len(name) <= guildhall.UsernameMaxLen
+		if matches := usernamePattern.MatchString(name); (matches && inLength) != valid {
+			t.Fatalf("UsernamePattern matches %q: %v, want %v", name, matches, valid)
+		}
 	})
 }
+
+// usernamePattern is guildhall.UsernamePattern, compiled once.
+var usernamePattern = regexp.MustCompile(guildhall.UsernamePattern)
 
 // FuzzValidatePassword: a password is accepted exactly when it is valid
 // UTF-8 of 8 to 256 characters, and then it may match at login.

@@ -468,7 +468,7 @@ func (s *Server) registry() []*function {
 		{
 			Name: "add_user", Description: "Sign up a new user; returns the user and a sign-in token.", public: true, effect: mintsSecret,
 			Params: []param{
-				{Name: "username", Kind: kindString, Required: true, MinLength: guildhall.UsernameMinLen, MaxLength: guildhall.UsernameMaxLen, Pattern: "^[a-z0-9_.-]*[a-z0-9][a-z0-9_.-]*$",
+				{Name: "username", Kind: kindString, Required: true, MinLength: guildhall.UsernameMinLen, MaxLength: guildhall.UsernameMaxLen, Pattern: guildhall.UsernamePattern,
 					Description: "1 to 32 characters from a-z, 0-9, '_', '.', '-', at least one letter or digit."},
 				{Name: "password", Kind: kindString, Required: true, MinLength: guildhall.PasswordMinLen, MaxLength: guildhall.PasswordMaxLen, Description: "8 to 256 characters (at most 1,024 bytes)."},
 			},
