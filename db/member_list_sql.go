@@ -32,7 +32,7 @@ import (
 // partial index itself. PostgreSQL orders username with COLLATE "C", the
 // byte order these bounds assume.
 
-// membersColumns are what a page shows of each row; scanMemberRow reads
+// membersColumns are what a page shows of each row; memberScanner reads
 // them. The list indexes hold every one of them, so a page is read from an
 // index alone.
 const membersColumns = `m.username AS username, m.role, m.status, m.sender_name, m.created, m.expires, m.accepted`

@@ -63,20 +63,36 @@ func compareKeys(sort guildhall.MemberSort, a, b memberKey) int {
 	return cmp.Or(cmp.Compare(a.seg, b.seg), strings.Compare(a.name, b.name))
 }
 
-// scanMemberRow reads membersColumns (and recency, which a merge by date
-// adds, ignored) into a row of organization org.
-func scanMemberRow(rows *sql.Rows, org guildhall.Organization, withRecency bool) (memberRow, error) {
-	var r memberRow
-	var role, status string
-	var created, recency int64
-	var expires, accepted sql.NullInt64
-	dest := []any{&r.m.Username, &role, &status, &r.m.Sender, &created, &expires, &accepted}
+// memberScanner reads membersColumns (and recency, which a merge by date
+// adds, ignored) into rows of organization org. Its destinations are made
+// once for a query's rows, not once a row: a page reads up to a thousand.
+type memberScanner struct {
+	org              guildhall.Organization
+	r                memberRow
+	role, status     string
+	created, recency int64
+	expires          sql.NullInt64
+	accepted         sql.NullInt64
+	dest             []any
+}
+
+func newMemberScanner(org guildhall.Organization, withRecency bool) *memberScanner {
+	s := &memberScanner{org: org}
+	s.dest = []any{&s.r.m.Username, &s.role, &s.status, &s.r.m.Sender, &s.created, &s.expires, &s.accepted}
 	if withRecency {
-		dest = append(dest, &recency)
+		s.dest = append(s.dest, &s.recency)
 	}
-	err := rows.Scan(dest...)
-	r.fill(org, role, status, created, expires, accepted)
-	return r, err
+	return s
+}
+
+// scan reads the row rows is at.
+func (s *memberScanner) scan(rows *sql.Rows) (memberRow, error) {
+	s.r = memberRow{}
+	if err := rows.Scan(s.dest...); err != nil {
+		return memberRow{}, err
+	}
+	s.r.fill(s.org, s.role, s.status, s.created, s.expires, s.accepted)
+	return s.r, nil
 }
 
 // fill completes a scanned row: its membership's fields and its key. The
@@ -214,8 +230,9 @@ func (l *memberList) readSegments(ctx context.Context, tx *Tx, bound *memberKey,
 		if err != nil {
 			return nil, err
 		}
+		scanner := newMemberScanner(l.org, false)
 		for len(out) < max && rows.Next() {
-			r, err := scanMemberRow(rows, l.org, false)
+			r, err := scanner.scan(rows)
 			if err != nil {
 				rows.Close()
 				return nil, err
@@ -251,8 +268,9 @@ func (l *memberList) readMerged(ctx context.Context, tx *Tx, bound *memberKey, b
 	}
 	defer rows.Close()
 	out := make([]memberRow, 0, min(max, guildhall.MembersPageMaxSize+1))
+	scanner := newMemberScanner(l.org, l.q.Sort == guildhall.SortByJoined)
 	for len(out) < max && rows.Next() {
-		r, err := scanMemberRow(rows, l.org, l.q.Sort == guildhall.SortByJoined)
+		r, err := scanner.scan(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -650,8 +668,9 @@ func (tx *Tx) searchSmallOrganization(ctx context.Context, l *memberList, budget
 	}
 	defer rows.Close()
 	var out []memberRow
+	scanner := newMemberScanner(l.org, false)
 	for rows.Next() {
-		r, err := scanMemberRow(rows, l.org, false)
+		r, err := scanner.scan(rows)
 		if err != nil {
 			return nil, false, err
 		}

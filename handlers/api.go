@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -89,11 +90,27 @@ func (s *Server) handleAPI(c echo.Context) error {
 	case nil:
 		return c.JSONBlob(http.StatusOK, successAlone)
 	case jsonAppender:
-		b := append(make([]byte, 0, 4096), `{"success":true,"result":`...)
-		return c.JSONBlob(http.StatusOK, append(r.appendJSON(b), "}\n"...))
+		buf := answerBuffers.Get().(*[]byte)
+		b := append((*buf)[:0], `{"success":true,"result":`...)
+		b = append(r.appendJSON(b), "}\n"...)
+		err := c.JSONBlob(http.StatusOK, b) // written out before it returns
+		if cap(b) <= maxPooledAnswer {
+			*buf = b
+			answerBuffers.Put(buf)
+		}
+		return err
 	}
 	return c.JSON(http.StatusOK, success{Success: true, Result: result})
 }
+
+// answerBuffers keep the buffers the lists' answers are written into for
+// the next answer: a page of members is tens of kilobytes, and growing a
+// new buffer to that size for each answer was a third of the bytes the
+// API's reads allocated. A buffer grown past maxPooledAnswer (a page of a
+// thousand rows is about 200 kB) is left to the collector.
+var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledAnswer = 1 << 20
 
 // successAlone is the answer of a call that returns nothing, as c.JSON
 // writes it, made once: most writes answer with it.

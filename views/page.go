@@ -260,8 +260,11 @@ func shortTime(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
-	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+	return t.UTC().Format(shortTimeLayout)
 }
+
+// shortTimeLayout is shortTime's layout.
+const shortTimeLayout = "2 Jan 2006, 15:04 UTC"
 
 // untilText says how far off t is from now, roughly: "in 6 days",
 // "in 3 hours", "expired".
