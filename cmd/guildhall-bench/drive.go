@@ -47,6 +47,7 @@ type result struct {
 	// clients, by which the growth table matches phases across sizes.
 	phase         string
 	size, clients int
+	round         int // of a read phase's rounds, from 1
 }
 
 // cpuPerOp is the serving process's CPU per successful request, in µs

@@ -51,8 +51,9 @@ const (
 	defaultClients      = 64
 	defaultRounds       = 3
 	defaultDuration     = 4 * time.Second
-	defaultReadDuration = 2 * time.Second
-	defaultInvitees     = 120_000 // users created up front, one per invitation
+	defaultReadDuration = time.Second
+	defaultReadRounds   = 3
+	defaultInvitees     = 200_000 // users created up front, one per invitation
 	defaultSizes        = "1000,100000,1000000"
 )
 
@@ -63,6 +64,7 @@ type config struct {
 	clients      int
 	duration     time.Duration
 	readDuration time.Duration
+	readRounds   int
 	invitees     int
 	sizes        []int
 	serverFlags  string
@@ -87,7 +89,8 @@ func main() {
 	flag.IntVar(&cfg.clients, "clients", defaultClients, "concurrent keep-alive clients")
 	flag.DurationVar(&cfg.duration, "duration", defaultDuration, "length of each write phase and ceiling, per round")
 	flag.IntVar(&cfg.rounds, "rounds", defaultRounds, "rounds of the write phases and ceilings, back to back")
-	flag.DurationVar(&cfg.readDuration, "read-duration", defaultReadDuration, "length of each read phase")
+	flag.DurationVar(&cfg.readDuration, "read-duration", defaultReadDuration, "length of each read phase, per round")
+	flag.IntVar(&cfg.readRounds, "read-rounds", defaultReadRounds, "rounds of the read phases, each measuring every size back to back")
 	flag.IntVar(&cfg.invitees, "invitees", defaultInvitees, "users created up front to be invited, one per request")
 	sizes := flag.String("sizes", defaultSizes, "members of the organizations the read phases list, comma-separated (none: no read phases)")
 	flag.StringVar(&cfg.serverFlags, "server-flags", "", "extra flags for guildhall serve, space-separated")
@@ -99,6 +102,10 @@ func main() {
 	var err error
 	if cfg.sizes, err = parseSizes(*sizes); err != nil {
 		fmt.Fprintln(os.Stderr, "guildhall-bench: -sizes:", err)
+		os.Exit(2)
+	}
+	if cfg.rounds < 1 || cfg.readRounds < 1 {
+		fmt.Fprintln(os.Stderr, "guildhall-bench: -rounds and -read-rounds must be at least 1")
 		os.Exit(2)
 	}
 	if err := run(context.Background(), cfg); err != nil {
@@ -233,7 +240,7 @@ func run(ctx context.Context, cfg config) error {
 		if reads, err = readPhases(ctx, client, readsOn, cfg); err != nil {
 			return err
 		}
-		results = append(results, reads...)
+		results = append(results, mergeReads(reads, cfg.sizes)...)
 	}
 	for _, m := range modes {
 		for _, p := range m.servers() {

@@ -23,42 +23,77 @@ type readPhase struct {
 }
 
 // readPhases drive the read scenarios against each seeded organization of
-// the server m, smallest first, each phase with one client and with
-// cfg.clients.
+// the server m, each phase with one client and with cfg.clients, in
+// cfg.readRounds rounds: a round measures the phase at every size back to
+// back, smallest first, so that a neighbour's load on a shared machine
+// weighs on the sizes alike and the growth table can take its ratios
+// within a round. It returns each round's result.
 func readPhases(ctx context.Context, client *http.Client, m *serverMode, cfg config) ([]result, error) {
 	pageURL := func(org int64) string { return fmt.Sprintf("%s/orgs/%d", m.srv.URL, org) }
 	browser, err := pageClient(ctx, client, m.srv.URL, pageURL(m.orgs[cfg.sizes[0]]))
 	if err != nil {
 		return nil, fmt.Errorf("sign in for the organization's page: %w", err)
 	}
-	var out []result
-	for _, size := range cfg.sizes {
-		phases, err := sizePhases(ctx, client, browser, m, m.orgs[size], size, pageURL(m.orgs[size]))
-		if err != nil {
+	bySize := make([][]readPhase, len(cfg.sizes)) // the same phases, in the same order, for each size
+	for i, size := range cfg.sizes {
+		if bySize[i], err = sizePhases(ctx, client, browser, m, m.orgs[size], size, pageURL(m.orgs[size])); err != nil {
 			return nil, fmt.Errorf("the organization of %d members: %w", size, err)
 		}
-		for _, ph := range phases {
-			for _, clients := range []int{1, cfg.clients} {
-				if ph.alone && clients > 1 {
-					continue
+	}
+	var out []result
+	for p, first := range bySize[0] {
+		for _, clients := range []int{1, cfg.clients} {
+			if first.alone && clients > 1 {
+				continue
+			}
+			fmt.Printf("  %s, %d client(s), %d round(s) over %v ...\n", first.name, clients, cfg.readRounds, cfg.sizes)
+			for round := 1; round <= cfg.readRounds; round++ {
+				for i, size := range cfg.sizes {
+					ph := bySize[i][p]
+					wait := func() {}
+					if i == len(cfg.sizes)-1 && clients > 1 && round == cfg.readRounds {
+						wait = m.prof.during(ctx, profileName(ph.name), cfg.readDuration)
+					}
+					cpu := m.cpuTime()
+					r := drive(ctx, ph.client, clients, cfg.readDuration, ph.next)
+					r.cpu = m.cpuTime() - cpu
+					wait()
+					r.phase, r.size, r.clients, r.round = ph.name, size, clients, round
+					r.name = fmt.Sprintf("%s, %s [%d]", ph.name, sizeText(size), clients)
+					r.rss = m.peakRSS()
+					out = append(out, r)
 				}
-				fmt.Printf("  %d members: %s, %d client(s) ...\n", size, ph.name, clients)
-				wait := func() {}
-				if size == cfg.sizes[len(cfg.sizes)-1] && clients > 1 {
-					wait = m.prof.during(ctx, profileName(ph.name), cfg.readDuration)
-				}
-				cpu := m.cpuTime()
-				r := drive(ctx, ph.client, clients, cfg.readDuration, ph.next)
-				r.cpu = m.cpuTime() - cpu
-				wait()
-				r.phase, r.size, r.clients = ph.name, size, clients
-				r.name = fmt.Sprintf("%s, %s [%d]", ph.name, sizeText(size), clients)
-				r.rss = m.peakRSS()
-				out = append(out, r)
 			}
 		}
 	}
 	return out, nil
+}
+
+// mergeReads merges the rounds of each read phase, for the main table:
+// every size's phases in turn, smallest first, as the phases are listed.
+func mergeReads(reads []result, sizes []int) []result {
+	type key struct {
+		phase         string
+		size, clients int
+	}
+	rounds := map[key][]result{}
+	var order []key
+	for _, r := range reads {
+		k := key{r.phase, r.size, r.clients}
+		if rounds[k] == nil {
+			order = append(order, k)
+		}
+		rounds[k] = append(rounds[k], r)
+	}
+	var out []result
+	for _, size := range sizes {
+		for _, k := range order {
+			if k.size == size {
+				out = append(out, merge(rounds[k]))
+			}
+		}
+	}
+	return out
 }
 
 // sizePhases are the read scenarios of one organization: pages of

@@ -77,8 +77,9 @@ func byRound(v []float64) string {
 
 // printGrowth prints, for each read phase and number of clients, its
 // server CPU per request and its median latency at each size, and the
-// ratio of the largest size's to the smallest's: how a page's cost grows
-// with the organization.
+// ratios of the largest size's to the smallest's: how a page's cost grows
+// with the organization. Each figure is the median of the read rounds',
+// and each ratio the median of the ratios taken within a round.
 func printGrowth(reads []result, sizes []int) {
 	if len(sizes) < 2 || len(reads) == 0 {
 		return
@@ -88,17 +89,17 @@ func printGrowth(reads []result, sizes []int) {
 		clients int
 	}
 	var order []key
-	cells := map[key]map[int]result{}
+	cells := map[key]map[int][]result{} // by size, a result per round
 	for _, r := range reads {
 		k := key{r.phase, r.clients}
 		if cells[k] == nil {
-			cells[k] = map[int]result{}
+			cells[k] = map[int][]result{}
 			order = append(order, k)
 		}
-		cells[k][r.size] = r
+		cells[k][r.size] = append(cells[k][r.size], r)
 	}
 	smallest, largest := sizes[0], sizes[len(sizes)-1]
-	fmt.Printf("growth: server CPU µs per request / p50 latency, by organization size; ratios of %s to %s\n", sizeText(largest), sizeText(smallest))
+	fmt.Printf("growth: server CPU µs per request / p50 latency, by organization size (medians of rounds); ratios of %s to %s (medians of each round's)\n", sizeText(largest), sizeText(smallest))
 	fmt.Printf("%-62s", "phase [clients]")
 	for _, n := range sizes {
 		fmt.Printf(" %20s", sizeText(n))
@@ -107,23 +108,39 @@ func printGrowth(reads []result, sizes []int) {
 	for _, k := range order {
 		fmt.Printf("%-62s", fmt.Sprintf("%s [%d]", k.phase, k.clients))
 		for _, n := range sizes {
-			r := cells[k][n]
-			fmt.Printf(" %20s", fmt.Sprintf("%.0f µs / %s", r.cpuPerOp(), ms(r.quantile(0.5))))
+			var cpu, p50 []float64
+			for _, r := range cells[k][n] {
+				cpu, p50 = append(cpu, r.cpuPerOp()), append(p50, float64(r.quantile(0.5)))
+			}
+			fmt.Printf(" %20s", fmt.Sprintf("%.0f µs / %s", median(cpu), ms(time.Duration(median(p50)))))
 		}
+		var cpuRatios, p50Ratios, opsRatios []float64
 		small, large := cells[k][smallest], cells[k][largest]
-		fmt.Printf(" %9s %9s %9s\n", ratio(large.cpuPerOp(), small.cpuPerOp()),
-			ratio(float64(large.quantile(0.5)), float64(small.quantile(0.5))), ratio(small.perSecond(), large.perSecond()))
+		for i := range min(len(small), len(large)) {
+			s, l := small[i], large[i]
+			if s.cpuPerOp() > 0 {
+				cpuRatios = append(cpuRatios, l.cpuPerOp()/s.cpuPerOp())
+			}
+			if s.quantile(0.5) > 0 {
+				p50Ratios = append(p50Ratios, float64(l.quantile(0.5))/float64(s.quantile(0.5)))
+			}
+			if l.perSecond() > 0 {
+				opsRatios = append(opsRatios, s.perSecond()/l.perSecond())
+			}
+		}
+		fmt.Printf(" %9s %9s %9s\n", medianRatio(cpuRatios), medianRatio(p50Ratios), medianRatio(opsRatios))
 	}
 	fmt.Println("targets at the largest size: org page and API first page ≤ 500 µs of server CPU per request; every ratio ≤ 1.3 (ops/s ratio: the smallest's over the largest's); org page ≥ 2,000 pages/s at 64 clients")
 	fmt.Println()
 }
 
-// ratio is a/b to two places, or "-" when b is not measured.
-func ratio(a, b float64) string {
-	if b <= 0 {
+// medianRatio is the median of ratios to two places, or "-" when none
+// was measured.
+func medianRatio(v []float64) string {
+	if len(v) == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.2f", a/b)
+	return fmt.Sprintf("%.2f", median(v))
 }
 
 func median(v []float64) float64 {
