@@ -13,14 +13,14 @@ import (
 func printMachine(cfg config) {
 	fmt.Printf("machine: %s, %d CPUs (GOMAXPROCS %d), %s %s/%s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Printf("phases: %d clients, %d rounds of %v per write phase, %v per read phase at %v members; databases in %s\n",
-		cfg.clients, cfg.rounds, cfg.duration, cfg.readDuration, cfg.sizes, cfg.dir)
+	fmt.Printf("phases: %d clients, %d rounds of %v per write phase, %d rounds of %v per read phase at %v members; databases in %s\n",
+		cfg.clients, cfg.rounds, cfg.duration, cfg.readRounds, cfg.readDuration, cfg.sizes, cfg.dir)
 }
 
 // printResults prints the table.
 func printResults(results []result, cfg config) {
 	fmt.Println()
-	fmt.Printf("%d clients; write phases %d × %v, read phases %v each\n", cfg.clients, cfg.rounds, cfg.duration, cfg.readDuration)
+	fmt.Printf("%d clients; write phases %d × %v, read phases %d × %v\n", cfg.clients, cfg.rounds, cfg.duration, cfg.readRounds, cfg.readDuration)
 	fmt.Printf("%-72s %10s %9s %9s %9s %8s %10s %10s\n", "phase [clients]", "ops/s", "p50", "p95", "p99", "non-2xx", "server RSS", "CPU µs/op")
 	for _, r := range results {
 		rss := "-"
@@ -89,14 +89,17 @@ func printGrowth(reads []result, sizes []int) {
 		clients int
 	}
 	var order []key
-	cells := map[key]map[int][]result{} // by size, a result per round
+	cells := map[key]map[int]map[int]result{} // by size, then by round
 	for _, r := range reads {
 		k := key{r.phase, r.clients}
 		if cells[k] == nil {
-			cells[k] = map[int][]result{}
+			cells[k] = map[int]map[int]result{}
 			order = append(order, k)
 		}
-		cells[k][r.size] = append(cells[k][r.size], r)
+		if cells[k][r.size] == nil {
+			cells[k][r.size] = map[int]result{}
+		}
+		cells[k][r.size][r.round] = r
 	}
 	smallest, largest := sizes[0], sizes[len(sizes)-1]
 	fmt.Printf("growth: server CPU µs per request / p50 latency, by organization size (medians of rounds); ratios of %s to %s (medians of each round's)\n", sizeText(largest), sizeText(smallest))
@@ -115,9 +118,11 @@ func printGrowth(reads []result, sizes []int) {
 			fmt.Printf(" %20s", fmt.Sprintf("%.0f µs / %s", median(cpu), ms(time.Duration(median(p50)))))
 		}
 		var cpuRatios, p50Ratios, opsRatios []float64
-		small, large := cells[k][smallest], cells[k][largest]
-		for i := range min(len(small), len(large)) {
-			s, l := small[i], large[i]
+		for round, s := range cells[k][smallest] {
+			l, ok := cells[k][largest][round]
+			if !ok {
+				continue
+			}
 			if s.cpuPerOp() > 0 {
 				cpuRatios = append(cpuRatios, l.cpuPerOp()/s.cpuPerOp())
 			}

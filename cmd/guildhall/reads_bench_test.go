@@ -20,9 +20,11 @@ import (
 
 // BenchmarkReads serves the read phases of make bench that cost the most
 // per request, the organization page and the API's first page of members,
-// in this process: a database seeded as make bench seeds it (10,000
-// members, fixture.Seed), the handler `guildhall serve` builds, and 64
-// goroutines calling it with a recorder, without sockets or a client. It
+// in this process: a database seeded by make bench's fixture.Seed (one
+// organization of 10,000 members: a page costs the same at any size), the
+// handler `guildhall serve` builds, and 32 goroutines per CPU (64 on make
+// bench's two) calling it with a response writer that drops the body,
+// without sockets or a client. It
 // reports the process's CPU per request (cpu-µs/op), which moves little
 // with the machine's load: the quick way to see what a change to the read
 // path earns before make bench measures it against the network.
@@ -75,7 +77,7 @@ func BenchmarkReads(b *testing.B) {
 		}},
 	} {
 		b.Run(phase.name, func(b *testing.B) {
-			b.SetParallelism(32) // 64 clients on two cores, as make bench's
+			b.SetParallelism(32) // 64 clients on two CPUs, as make bench's
 			b.ReportAllocs()
 			cpu := processCPU()
 			b.RunParallel(func(pb *testing.PB) {
