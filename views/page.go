@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -262,6 +263,12 @@ func shortTime(t time.Time) string {
 	}
 	return t.UTC().Format(shortTimeLayout)
 }
+
+// usernameInputPattern is guildhall.UsernamePattern as an input's pattern
+// attribute takes it: the browser anchors a pattern itself, and reads it
+// as a JavaScript regular expression in its v mode, where a hyphen in a
+// class must be escaped. TestUsernameInputPattern holds it to the rule.
+var usernameInputPattern = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(guildhall.UsernamePattern, "^"), "$"), "-]", `\-]`)
 
 // shortTimeLayout is shortTime's layout.
 const shortTimeLayout = "2 Jan 2006, 15:04 UTC"
