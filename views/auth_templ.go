@@ -266,7 +266,7 @@ func SignupPage(p Page, f SignupForm) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "> <small id=\"signup-username-help\">Lowercase letters, digits, “_”, “.” and “-”; up to 32 characters.</small> <label for=\"signup-password\">Password</label> <input id=\"signup-password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"256\" aria-describedby=\"signup-password-help\" required")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "> <small id=\"signup-username-help\">Lowercase letters, digits, “_”, “.” and “-”, with at least one letter or digit; up to 32 characters.</small> <label for=\"signup-password\">Password</label> <input id=\"signup-password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"256\" aria-describedby=\"signup-password-help\" required")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
