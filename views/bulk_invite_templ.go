@@ -46,8 +46,8 @@ func (f BulkInviteForm) invited() int {
 	return n
 }
 
-// BulkInviteStatus is the status line of a bulk invitation.
-func BulkInviteStatus(f BulkInviteForm) string {
+// bulkInviteStatus is the status line of a bulk invitation.
+func bulkInviteStatus(f BulkInviteForm) string {
 	return fmt.Sprintf("Invited %d of %d", f.invited(), len(f.Rows))
 }
 
@@ -178,7 +178,7 @@ func BulkInviteSection(csrf string, v OrganizationView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var6 string
-			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(BulkInviteStatus(v.Bulk))
+			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(bulkInviteStatus(v.Bulk))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/bulk_invite.templ`, Line: 75, Col: 67}
 			}
@@ -308,26 +308,12 @@ func BulkInviteResult(csrf string, v OrganizationView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if v.Bulk.invited() > 0 {
-			templ_7745c5c3_Err = MembersSection(csrf, v, true).Render(ctx, templ_7745c5c3_Buffer)
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			if v.showAudit() {
-				templ_7745c5c3_Err = AuditSection(v, true).Render(ctx, templ_7745c5c3_Buffer)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, " ")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = StatusOOB(Flash{Kind: FlashOK, Message: BulkInviteStatus(v.Bulk), Near: NearInvite}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = invitedOOB(csrf, v, bulkInviteStatus(v.Bulk)).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = ClearStatusOOB(NearInvite).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = invitedOOB(csrf, v, "").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

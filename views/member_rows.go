@@ -18,7 +18,7 @@ import (
 // page's cost: a page holds up to guildhall.MembersPageMaxSize rows, and
 // in templ a row of 50 cost about 5 µs and 75 allocations, as templ
 // resolves every expression through fmt.Sprint and an interface and every
-// child component (CSRFInput, ConfirmLink, Time, Blank) through its own
+// child component (CSRFInput, ConfirmLink, Time, the blank cells) through its own
 // buffer. Here each row is appended to one buffer, every value that
 // comes from outside escaped once, with html.EscapeString as templ
 // escapes. The markup is that of the components it repeats:
@@ -75,7 +75,7 @@ func appendMemberRow(b []byte, csrf string, grantable []guildhall.Role, v Organi
 	}
 	b = append(b, `</th><td>`...)
 	if manages {
-		b = appendPostForm(b, actions, "role", `<form method="post" action="`, `" class="role-form" data-testid="role-form">`, csrf)
+		b = appendPostForm(b, actions, "role", `" class="role-form" data-testid="role-form">`, csrf)
 		b = append(b, `<label for="role-`...)
 		b = append(b, name...)
 		b = append(b, `" class="visually-hidden">Role of `...)
@@ -125,7 +125,7 @@ func appendMemberRow(b []byte, csrf string, grantable []guildhall.Role, v Organi
 	} else {
 		b = append(b, `<time datetime="`...)
 		b = appendMachineTime(b, m.Accepted)
-		b = append(b, `" data-local="text">`...)
+		b = append(b, `" data-local="`+localTimeText+`">`...)
 		b = appendShortTime(b, m.Accepted)
 		b = append(b, `</time>`...)
 	}
@@ -135,7 +135,7 @@ func appendMemberRow(b []byte, csrf string, grantable []guildhall.Role, v Organi
 		b = appendMachineTime(b, m.Expires)
 		b = append(b, `" title="`...)
 		b = appendShortTime(b, m.Expires)
-		b = append(b, `" data-local="title">`...)
+		b = append(b, `" data-local="`+localTimeTitle+`">`...)
 		b = append(b, untilText(v.Now, m.Expires)...)
 		b = append(b, `</time>`...)
 	} else {
@@ -143,7 +143,7 @@ func appendMemberRow(b []byte, csrf string, grantable []guildhall.Role, v Organi
 	}
 	b = append(b, `</td><td class="actions"><div class="row-actions">`...)
 	if v.canRevoke(m) {
-		b = appendPostForm(b, actions, "resend", `<form method="post" action="`, `">`, csrf)
+		b = appendPostForm(b, actions, "resend", `">`, csrf)
 		b = append(b, `<button type="submit" class="secondary outline" data-testid="resend" aria-label="Resend the invitation of `...)
 		b = append(b, name...)
 		b = append(b, `">Resend</button></form>`...)
@@ -153,17 +153,16 @@ func appendMemberRow(b []byte, csrf string, grantable []guildhall.Role, v Organi
 		b = appendConfirmLink(b, actions, "remove", "Remove", "Remove ", name)
 	}
 	if m.Username == v.Me {
-		b = appendConfirmLink(b, html.EscapeString(OrgURL(v.Org.ID)+"/"), "leave", "Leave", "Leave ", html.EscapeString(v.Org.Name))
+		b = appendConfirmLink(b, html.EscapeString(OrgActionURL(v.Org.ID, "")), "leave", "Leave", "Leave ", html.EscapeString(v.Org.Name))
 	}
 	return append(b, `</div></td></tr>`...)
 }
 
 // appendPostForm appends the start of a form that posts to prefix+action
 // with htmx (replacing the member list) and without, then its CSRF input:
-// open is the markup up to the action's URL, rest what follows htmx's
-// attributes. prefix and csrf are escaped.
-func appendPostForm(b []byte, prefix, action, open, rest, csrf string) []byte {
-	b = append(b, open...)
+// rest is the markup after htmx's attributes. prefix and csrf are escaped.
+func appendPostForm(b []byte, prefix, action, rest, csrf string) []byte {
+	b = append(b, `<form method="post" action="`...)
 	b = append(b, prefix...)
 	b = append(b, action...)
 	b = append(b, `" hx-post="`...)
@@ -195,19 +194,20 @@ func appendConfirmLink(b []byte, prefix, action, label, aria, whom string) []byt
 	return append(b, `</a>`...)
 }
 
-// appendBlank appends Blank(meaning); meaning needs no escaping.
+// appendBlank marks an empty cell: a dash to the eye, what it means
+// (which needs no escaping) to a screen reader.
 func appendBlank(b []byte, meaning string) []byte {
 	b = append(b, `<span class="muted" aria-hidden="true">—</span><span class="visually-hidden">`...)
 	b = append(b, meaning...)
 	return append(b, `</span>`...)
 }
 
-// appendMachineTime appends machineTime(t).
+// appendMachineTime appends t as the datetime attribute of <time> wants it.
 func appendMachineTime(b []byte, t time.Time) []byte {
 	return t.UTC().AppendFormat(b, time.RFC3339)
 }
 
-// appendShortTime appends shortTime(t).
+// appendShortTime appends t as people read it on these pages.
 func appendShortTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, "never"...)

@@ -254,15 +254,10 @@ const (
 )
 
 // machineTime is a time as the datetime attribute of <time> wants it.
-func machineTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+func machineTime(t time.Time) string { return string(appendMachineTime(nil, t)) }
 
 // shortTime is a time as people read it on these pages.
-func shortTime(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.UTC().Format(shortTimeLayout)
-}
+func shortTime(t time.Time) string { return string(appendShortTime(nil, t)) }
 
 // usernameInputPattern is guildhall.UsernamePattern as an input's pattern
 // attribute takes it: the browser anchors a pattern itself, and reads it
