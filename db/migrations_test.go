@@ -125,6 +125,70 @@ func buildSchemaBefore(t *testing.T, source string, version int64) *db.Raw {
 	return raw
 }
 
+// TestMigrateFromReleaseWithout6 opens a database as the release that
+// shipped migration 7 (the member lists) before 6 existed left it: at
+// version 7, with 6 missing. This release applies 6 after 7 and serves:
+// the member list reads in its order, and sign-in tokens, which 6 keeps,
+// are minted and accepted.
+func TestMigrateFromReleaseWithout6(t *testing.T) {
+	dbtest.SQLiteOnly(t, "that release was SQLite's; PostgreSQL came with migration 6")
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "released.db")
+	raw, err := sql.Open("sqlite", db.DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	released := fstest.MapFS{}
+	for _, v := range []int{1, 2, 3, 4, 5, 7} {
+		matches, _ := fs.Glob(migrations.SQLite, fmt.Sprintf("%05d_*.sql", v))
+		if len(matches) != 1 {
+			t.Fatalf("migration %d: %v", v, matches)
+		}
+		body, _ := fs.ReadFile(migrations.SQLite, matches[0])
+		released[matches[0]] = &fstest.MapFile{Data: body}
+	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, released)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO users (id, username, password_hash, created) VALUES (1, 'olivia', '!', 1), (2, 'bob', '!', 1)`,
+		`INSERT INTO organizations (id, name, created) VALUES (1, 'Acme', 1)`,
+		// As that release wrote them: with the usernames 7 keeps on the row.
+		`INSERT INTO memberships (organization_id, user_id, username, role, status, sender_id, sender_name, created, accepted) VALUES (1, 1, 'olivia', 'owner', 'active', NULL, '', 1, 1), (1, 2, 'bob', 'member', 'active', 1, 'olivia', 2, 2)`,
+	} {
+		if _, err := raw.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	raw.Close()
+
+	d := MustOpenDBFile(t, path, db.Options{})
+	olivia := guildhall.Actor{UserID: 1, Username: "olivia", Auth: guildhall.AuthPassword}
+	page, err := d.ListMembersPage(ctx, olivia, 1, guildhall.MembersQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, m := range page.Members {
+		order = append(order, m.Username+" "+string(m.Role))
+	}
+	if got := strings.Join(order, ", "); got != "olivia owner, bob member" || page.Total != 2 {
+		t.Errorf("the member list after migrating: %s (total %d)", got, page.Total)
+	}
+	token, _, err := d.CreateToken(ctx, olivia)
+	if err != nil {
+		t.Fatalf("a sign-in token after migrating: %v", err)
+	}
+	if a, err := d.Authenticate(ctx, guildhall.Credentials{Token: token}); err != nil || a.Username != "olivia" {
+		t.Errorf("the token signs in %+v, %v", a, err)
+	}
+}
+
 // TestMigrateToMemberLists opens a database made by the release before
 // the keyset lists (every migration before 7), holding every kind of row
 // a member list shows, with this release: every row is kept, and every

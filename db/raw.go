@@ -42,7 +42,7 @@ func (r *Raw) Postgres() bool { return r.dialect == postgresDialect }
 // MigrationProvider returns a goose provider of the backend's migrations
 // on this database, for tools and tests that move its schema by hand.
 func (r *Raw) MigrationProvider() (*goose.Provider, error) {
-	return goose.NewProvider(r.dialect.goose, r.DB, r.dialect.migrations)
+	return migrationProvider(r.DB, r.dialect)
 }
 
 // ExecContext runs a statement written as the service writes them.
