@@ -1,6 +1,9 @@
 package guildhall
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Limits on one page of an organization's member list.
 const (
@@ -74,10 +77,13 @@ func (m Membership) Standing(now time.Time) MemberFilter {
 	return MembersInvited
 }
 
+// MemberFilters are the filters a caller names (MembersCurrent is the
+// one given by naming none).
+var MemberFilters = []MemberFilter{MembersActive, MembersInvited, MembersExpired, MembersAll}
+
 // ParseMemberFilter validates a member-list filter.
 func ParseMemberFilter(s string) (MemberFilter, error) {
-	switch f := MemberFilter(s); f {
-	case MembersCurrent, MembersActive, MembersInvited, MembersExpired, MembersAll:
+	if f := MemberFilter(s); f == MembersCurrent || slices.Contains(MemberFilters, f) {
 		return f, nil
 	}
 	return "", Errorf(EINVALID, "The members to list must be \"active\", \"invited\", \"expired\" or \"all\", not %q.", s)
@@ -113,10 +119,13 @@ const (
 	SortByJoined MemberSort = "joined"
 )
 
+// MemberSorts are the orders a caller names (SortByRole is the one given
+// by naming none).
+var MemberSorts = []MemberSort{SortByName, SortByJoined}
+
 // ParseMemberSort validates a member-list order.
 func ParseMemberSort(s string) (MemberSort, error) {
-	switch o := MemberSort(s); o {
-	case SortByRole, SortByName, SortByJoined:
+	if o := MemberSort(s); o == SortByRole || slices.Contains(MemberSorts, o) {
 		return o, nil
 	}
 	return "", Errorf(EINVALID, "Members can be sorted by \"name\" or \"joined\", not %q.", s)

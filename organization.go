@@ -1,6 +1,7 @@
 package guildhall
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -120,10 +121,12 @@ const (
 	SubsetAll             MembershipSubset = "all"
 )
 
+// MembershipSubsets are the subsets fetch_memberships accepts.
+var MembershipSubsets = []MembershipSubset{SubsetAccepted, SubsetOpenInvitations, SubsetAll}
+
 // ParseMembershipSubset validates which memberships to list.
 func ParseMembershipSubset(s string) (MembershipSubset, error) {
-	switch v := MembershipSubset(s); v {
-	case SubsetAccepted, SubsetOpenInvitations, SubsetAll:
+	if v := MembershipSubset(s); slices.Contains(MembershipSubsets, v) {
 		return v, nil
 	}
 	return "", Errorf(EINVALID, "The memberships to list must be \"accepted\", \"open_invitations\" or \"all\", not %q.", s)

@@ -372,7 +372,7 @@ func allCodes() []string {
 // Go types this way, so the document cannot describe another shape.
 func schemaOf(t reflect.Type) object {
 	if t == reflect.TypeFor[guildhall.Role]() {
-		return object{"type": "string", "enum": roleNames()}
+		return object{"type": "string", "enum": names(guildhall.Roles)}
 	}
 	switch t.Kind() {
 	case reflect.String:

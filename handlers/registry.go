@@ -402,11 +402,12 @@ func bulkInviteRows(results []guildhall.InvitationResult) []bulkInviteRow {
 	return out
 }
 
-// roleNames lists the roles, highest first, for enums.
-func roleNames() []string {
-	out := make([]string, len(guildhall.Roles))
-	for i, r := range guildhall.Roles {
-		out[i] = string(r)
+// names lists values (the roles, the filters of a list...) as strings, in
+// their order, for enums.
+func names[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
 	}
 	return out
 }
@@ -444,7 +445,7 @@ func nextCursor(c string) *string {
 
 // memberClass is a role parameter: required, or defaulting to member.
 func memberClass(required bool, description string) param {
-	p := param{Name: "member_class", Kind: kindString, Required: required, Enum: roleNames(), Description: description}
+	p := param{Name: "member_class", Kind: kindString, Required: required, Enum: names(guildhall.Roles), Description: description}
 	if !required {
 		p.Default = string(guildhall.DefaultInviteRole)
 	}
@@ -601,7 +602,7 @@ func (s *Server) registry() []*function {
 		{
 			Name: "fetch_memberships", Description: "List your memberships, open invitations, or both, a page at a time in the order they were made.", effect: reads,
 			Params: []param{{Name: "return_subset", Kind: kindString, Default: string(guildhall.SubsetAccepted),
-				Enum:        []string{string(guildhall.SubsetAccepted), string(guildhall.SubsetOpenInvitations), string(guildhall.SubsetAll)},
+				Enum:        names(guildhall.MembershipSubsets),
 				Description: "\"accepted\", \"open_invitations\" or \"all\"."}, paramLimit, paramCursor},
 			answer: returns(func(c echo.Context, actor guildhall.Actor, a args) (membershipsResult, error) {
 				page, err := svc.ListMemberships(c.Request().Context(), actor, guildhall.MembershipsQuery{
@@ -619,10 +620,10 @@ func (s *Server) registry() []*function {
 			effect: reads,
 			Params: []param{paramOrganizationID,
 				{Name: "search", Kind: kindString, MaxLength: guildhall.MemberSearchMaxLen, Description: "Only usernames containing this."},
-				{Name: "status", Kind: kindString, Enum: []string{string(guildhall.MembersActive), string(guildhall.MembersInvited), string(guildhall.MembersExpired), string(guildhall.MembersAll)},
+				{Name: "status", Kind: kindString, Enum: names(guildhall.MemberFilters),
 					Description: "\"active\", \"invited\" (open invitations), \"expired\" or \"all\" (expired and all: owners and admins); absent: active and invited."},
-				{Name: "role", Kind: kindString, Enum: roleNames(), Description: "Only this role."},
-				{Name: "sort", Kind: kindString, Enum: []string{string(guildhall.SortByName), string(guildhall.SortByJoined)},
+				{Name: "role", Kind: kindString, Enum: names(guildhall.Roles), Description: "Only this role."},
+				{Name: "sort", Kind: kindString, Enum: names(guildhall.MemberSorts),
 					Description: "\"name\" or \"joined\" (most recent first); absent: open invitations first, then by role, highest first, then by username."},
 				paramLimit, paramCursor,
 				{Name: "offset", Kind: kindInt, Min: bound(0), Description: "Rows to skip from the start, instead of a cursor: it costs as many rows as it skips."},
@@ -637,7 +638,7 @@ func (s *Server) registry() []*function {
 				}
 				result := membersPageResult{Memberships: membershipResults(page.Members, true), NextCursor: nextCursor(page.NextCursor)}
 				if a.hasAny("search", "status", "role", "sort", "limit", "cursor", "offset") { // say where the page is
-					result.Limit, result.Paged = &page.Limit, true
+					result.Limit = &page.Limit
 					if page.Counted() {
 						result.Total = &page.Total
 					}
@@ -766,7 +767,7 @@ func (s *Server) registry() []*function {
 		{
 			Name: "function_help", Description: "Every API function with its description and arguments, in QueryLake's format.", public: true, effect: reads,
 			answer: returns(func(echo.Context, guildhall.Actor, args) ([]functionSpec, error) {
-				return s.functionSpecs(), nil
+				return s.specs, nil
 			}),
 		},
 	}
@@ -901,11 +902,16 @@ func (s *Server) handleHelp(c echo.Context) error {
 		}
 		return c.JSON(http.StatusOK, success{Success: true, Result: fn.help()})
 	}
+	return c.JSON(http.StatusOK, success{Success: true, Result: map[string]any{"functions": s.help}})
+}
+
+// helpEntries describes every function for /api/help, from the registry.
+func (s *Server) helpEntries() []helpEntry {
 	out := make([]helpEntry, 0, len(s.functionOrder))
 	for _, fn := range s.functionOrder {
 		out = append(out, fn.help())
 	}
-	return c.JSON(http.StatusOK, success{Success: true, Result: map[string]any{"functions": out}})
+	return out
 }
 
 // handlePing answers QueryLake's liveness check.

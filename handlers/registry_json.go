@@ -15,7 +15,7 @@ type jsonAppender interface {
 
 // membersPageResult is a page of fetch_memberships_of_organization. Limit,
 // Offset and Total are given when the call asked for more than the
-// organization (Paged; Total null when not counted); the fields are
+// organization (paged; Total null when not counted); the fields are
 // written in the order encoding/json gives a map's keys, as they were. The
 // tags describe the answer to the OpenAPI document.
 type membersPageResult struct {
@@ -24,12 +24,15 @@ type membersPageResult struct {
 	Limit       *int           `json:"limit,omitempty" doc:"The page's size (when more than the organization was given)."`
 	Offset      *int           `json:"offset,omitempty" doc:"The page's first row, when it was not read by cursor (when more than the organization was given)."`
 	Total       *int           `json:"total,omitempty" nullable:"true" doc:"Rows matching over all pages (when more than the organization was given); null when a search matched too many usernames to count."`
-	Paged       bool           `json:"-"`
 }
+
+// paged reports whether the call asked for more than the organization:
+// the page then says where it is.
+func (r membersPageResult) paged() bool { return r.Limit != nil }
 
 func (r membersPageResult) appendJSON(b []byte) []byte {
 	b = append(b, '{')
-	if r.Paged {
+	if r.paged() {
 		b = append(b, `"limit":`...)
 		b = strconv.AppendInt(b, int64(*r.Limit), 10)
 		b = append(b, ',')
@@ -38,7 +41,7 @@ func (r membersPageResult) appendJSON(b []byte) []byte {
 	b = r.Memberships.appendJSON(b)
 	b = append(b, `,"next_cursor":`...)
 	b = appendJSONStringOrNull(b, r.NextCursor)
-	if r.Paged {
+	if r.paged() {
 		if r.Offset != nil {
 			b = append(b, `,"offset":`...)
 			b = strconv.AppendInt(b, int64(*r.Offset), 10)

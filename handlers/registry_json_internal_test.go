@@ -47,8 +47,8 @@ func TestMembersPageResultJSON(t *testing.T) {
 	}{
 		{membersPageResult{Memberships: list}, map[string]any{"memberships": list, "next_cursor": nil}},
 		{membersPageResult{Memberships: membershipList{}, NextCursor: &next}, map[string]any{"memberships": []membershipResult{}, "next_cursor": next}},
-		{membersPageResult{Memberships: list, Paged: true, Limit: &five, Total: &total, Offset: &offset}, map[string]any{"memberships": list, "next_cursor": nil, "limit": 5, "total": total, "offset": offset}},
-		{membersPageResult{Memberships: list, NextCursor: &next, Paged: true, Limit: &five}, map[string]any{"memberships": list, "next_cursor": next, "limit": 5, "total": nil}},
+		{membersPageResult{Memberships: list, Limit: &five, Total: &total, Offset: &offset}, map[string]any{"memberships": list, "next_cursor": nil, "limit": 5, "total": total, "offset": offset}},
+		{membersPageResult{Memberships: list, NextCursor: &next, Limit: &five}, map[string]any{"memberships": list, "next_cursor": next, "limit": 5, "total": nil}},
 	} {
 		want, _ := json.Marshal(success{Success: true, Result: c.was})
 		got := append(c.page.appendJSON([]byte(`{"success":true,"result":`)), '}')
@@ -103,9 +103,9 @@ func TestHandWrittenResultsAreDocumented(t *testing.T) {
 	}{
 		{"the organization alone", "FetchMembershipsOfOrganizationResult", membersPageResult{Memberships: rows}.appendJSON(nil), true},
 		{"an empty page with a next one", "FetchMembershipsOfOrganizationResult", membersPageResult{Memberships: membershipList{}, NextCursor: &next}.appendJSON(nil), true},
-		{"a page by offset", "FetchMembershipsOfOrganizationResult", membersPageResult{Memberships: rows, Paged: true, Limit: &limit, Total: &total, Offset: &offset}.appendJSON(nil), true},
-		{"a page by cursor", "FetchMembershipsOfOrganizationResult", membersPageResult{Memberships: rows, NextCursor: &next, Paged: true, Limit: &limit, Total: &total}.appendJSON(nil), true},
-		{"a search too broad to count", "FetchMembershipsOfOrganizationResult", membersPageResult{Memberships: membershipList{}, NextCursor: &next, Paged: true, Limit: &limit}.appendJSON(nil), true},
+		{"a page by offset", "FetchMembershipsOfOrganizationResult", membersPageResult{Memberships: rows, Limit: &limit, Total: &total, Offset: &offset}.appendJSON(nil), true},
+		{"a page by cursor", "FetchMembershipsOfOrganizationResult", membersPageResult{Memberships: rows, NextCursor: &next, Limit: &limit, Total: &total}.appendJSON(nil), true},
+		{"a search too broad to count", "FetchMembershipsOfOrganizationResult", membersPageResult{Memberships: membershipList{}, NextCursor: &next, Limit: &limit}.appendJSON(nil), true},
 		{"a user's own memberships", "FetchMembershipsResult", must(json.Marshal(membershipsResult{Memberships: membershipList{mine, {OrganizationID: 3, OrganizationName: "C", Role: guildhall.RoleAdmin}}, NextCursor: &next})), true},
 		{"a sign-in", "LoginResult", must(json.Marshal(userResult{Username: "bob", Memberships: membershipList{mine}, Auth: "tk-x"})), true},
 		{"a page without its cursor", "FetchMembershipsOfOrganizationResult", []byte(`{"memberships":[]}`), false},

@@ -93,9 +93,13 @@ type Server struct {
 	log           *slog.Logger
 	functions     map[string]*function
 	functionOrder []*function
-	openAPI       map[string]any // the OpenAPI document, from the registry
-	web           *webPages
-	metrics       *Metrics // nil: no metrics
+	// What the registry says of itself, made once: the OpenAPI document,
+	// /api/help's entries and function_help's specs.
+	openAPI map[string]any
+	help    []helpEntry
+	specs   []functionSpec
+	web     *webPages
+	metrics *Metrics // nil: no metrics
 }
 
 // New builds the server and registers every route.
@@ -111,7 +115,7 @@ func New(svc Service, cfg Config) *Server {
 		}
 		s.functions[fn.Name] = fn
 	}
-	s.openAPI = s.openAPIDocument()
+	s.openAPI, s.help, s.specs = s.openAPIDocument(), s.helpEntries(), s.functionSpecs()
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
