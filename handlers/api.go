@@ -94,7 +94,7 @@ func (s *Server) handleAPI(c echo.Context) error {
 		b := append((*buf)[:0], `{"success":true,"result":`...)
 		b = append(r.appendJSON(b), "}\n"...)
 		err := c.JSONBlob(http.StatusOK, b) // written out before it returns
-		if cap(b) <= maxPooledAnswer {
+		if cap(b) <= maxPooledBuffer {
 			*buf = b
 			answerBuffers.Put(buf)
 		}
@@ -106,11 +106,10 @@ func (s *Server) handleAPI(c echo.Context) error {
 // answerBuffers keep the buffers the lists' answers are written into for
 // the next answer: a page of members is tens of kilobytes, and growing a
 // new buffer to that size for each answer was a third of the bytes the
-// API's reads allocated. A buffer grown past maxPooledAnswer (a page of a
-// thousand rows is about 200 kB) is left to the collector.
+// API's reads allocated. A buffer grown past maxPooledBuffer (a page of a
+// thousand rows is about 200 kB) is left to the collector, as the pages'
+// are (pageBuffers).
 var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
-const maxPooledAnswer = 1 << 20
 
 // successAlone is the answer of a call that returns nothing, as c.JSON
 // writes it, made once: most writes answer with it.
@@ -151,7 +150,7 @@ func (s *Server) callIdempotent(c echo.Context, fn *function, actor guildhall.Ac
 			if !guildhall.AnswerIsFinal(code) {
 				return guildhall.Answer{}, err
 			}
-			return encodeAnswer(errorClasses[code].status, failure{Error: guildhall.ErrorMessage(err), Code: code})
+			return encodeAnswer(classOf(code).status, failureOf(err))
 		}
 		return encodeAnswer(http.StatusOK, success{Success: true, Result: result})
 	})

@@ -52,10 +52,21 @@ func failureClass(c echo.Context, err error) errorClass {
 	if errors.As(err, &ge) && ge.RetryAfter > 0 {
 		c.Response().Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
 	}
-	if class, ok := errorClasses[guildhall.ErrorCode(err)]; ok {
+	return classOf(guildhall.ErrorCode(err))
+}
+
+// classOf is the class of an error code: an internal error's for a code
+// the table does not know.
+func classOf(code string) errorClass {
+	if class, ok := errorClasses[code]; ok {
 		return class
 	}
 	return errorClasses[guildhall.EINTERNAL]
+}
+
+// failureOf is the envelope that answers err.
+func failureOf(err error) failure {
+	return failure{Success: false, Error: guildhall.ErrorMessage(err), Code: guildhall.ErrorCode(err)}
 }
 
 // errorStatus is the HTTP status that answers err (see failureClass).
@@ -121,7 +132,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.ErrorContext(c.Request().Context(), "internal error", "request_id", requestID(c),
 			"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
-	body := failure{Success: false, Error: guildhall.ErrorMessage(err), Code: code}
+	body := failureOf(err)
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(class.status)
 		return

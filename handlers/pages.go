@@ -117,7 +117,7 @@ func (s *Server) pageTakingFlashes(c echo.Context, title, section string) views.
 func render(c echo.Context, status int, comp templ.Component) error {
 	buf := pageBuffers.Get().(*bytes.Buffer)
 	defer func() {
-		if buf.Cap() <= maxPooledPageBuffer {
+		if buf.Cap() <= maxPooledBuffer {
 			buf.Reset()
 			pageBuffers.Put(buf)
 		}
@@ -137,9 +137,9 @@ func render(c echo.Context, status int, comp templ.Component) error {
 // request was a tenth of the page's CPU.
 var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// maxPooledPageBuffer bounds the buffers kept, so that one huge page does
-// not stay in memory.
-const maxPooledPageBuffer = 1 << 20
+// maxPooledBuffer bounds the buffers kept, the pages' and the API's
+// answers', so that one huge page does not stay in memory.
+const maxPooledBuffer = 1 << 20
 
 // isHTMX reports whether htmx sent the request (and will swap the answer).
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }

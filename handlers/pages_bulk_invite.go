@@ -29,11 +29,9 @@ func (s *Server) handleBulkInvite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	form := views.BulkInviteForm{Usernames: formValue(c, "usernames"), Role: guildhall.DefaultInviteRole}
+	form := views.BulkInviteForm{Usernames: formValue(c, "usernames")}
 	usernames := splitUsernames(form.Usernames)
-	if roleText := formValue(c, "member_class"); roleText != "" {
-		form.Role, err = guildhall.ParseRole(roleText)
-	}
+	form.Role, err = inviteRole(formValue(c, "member_class"))
 	if err == nil && len(usernames) == 0 {
 		err = guildhall.Errorf(guildhall.EINVALID, "Enter at least one username.")
 	}
@@ -50,13 +48,11 @@ func (s *Server) handleBulkInvite(c echo.Context) error {
 	}
 	if err == nil {
 		var refused []string
-		for _, r := range results {
-			row := views.BulkInviteRow{Username: r.Username, Invited: r.Invited}
-			if !r.Invited {
-				row.Message = guildhall.ErrorMessage(r.Err)
-				refused = append(refused, r.Username)
+		for _, r := range bulkInviteRows(results) {
+			form.Rows = append(form.Rows, views.BulkInviteRow{Username: r.UsernameToInvite, Invited: r.Success, Message: r.Error})
+			if !r.Success {
+				refused = append(refused, r.UsernameToInvite)
 			}
-			form.Rows = append(form.Rows, row)
 		}
 		form.Usernames = strings.Join(refused, "\n")
 	}

@@ -33,13 +33,10 @@ func (s *Server) handleInvite(c echo.Context) error {
 	form := views.InviteForm{Username: strings.TrimSpace(formValue(c, "username_to_invite")), Focus: true}
 	roleText := formValue(c, "member_class")
 	var m guildhall.Membership
-	switch {
-	case form.Username == "":
+	if form.Username == "" {
 		err = guildhall.Errorf(guildhall.EINVALID, "Enter the username of the person to invite.")
-	case roleText == "":
-		form.Role = guildhall.DefaultInviteRole
-	default:
-		form.Role, err = guildhall.ParseRole(roleText)
+	} else {
+		form.Role, err = inviteRole(roleText)
 	}
 	if err == nil {
 		m, err = s.svc.InviteUser(c.Request().Context(), a, orgID, form.Username, form.Role)
@@ -209,4 +206,13 @@ func (s *Server) handleDeclineAll(c echo.Context) error {
 		return err
 	}
 	return s.redirectNear(c, "/", views.NearInvitations, views.FlashOK, "Declined "+strconv.Itoa(n)+" invitations.")
+}
+
+// inviteRole reads an invite form's role: the default invitation role when
+// the form names none, as the API's member_class defaults.
+func inviteRole(text string) (guildhall.Role, error) {
+	if text == "" {
+		return guildhall.DefaultInviteRole, nil
+	}
+	return guildhall.ParseRole(text)
 }

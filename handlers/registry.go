@@ -412,6 +412,13 @@ func names[T ~string](values []T) []string {
 	return out
 }
 
+// Limits as the parameters' descriptions state them, from the root
+// package's constants.
+var (
+	passwordLimits         = fmt.Sprintf("%d to %d characters (at most %d bytes).", guildhall.PasswordMinLen, guildhall.PasswordMaxLen, guildhall.PasswordMaxBytes)
+	organizationNameLimits = fmt.Sprintf("1 to %d characters", guildhall.OrganizationNameMaxLen)
+)
+
 // Parameters shared by several functions.
 var (
 	paramOrganizationID = param{Name: "organization_id", Kind: kindInt, Required: true, Min: bound(1), Description: "The ID of the organization."}
@@ -471,7 +478,7 @@ func (s *Server) registry() []*function {
 			Params: []param{
 				{Name: "username", Kind: kindString, Required: true, MinLength: guildhall.UsernameMinLen, MaxLength: guildhall.UsernameMaxLen, Pattern: guildhall.UsernamePattern,
 					Description: "1 to 32 characters from a-z, 0-9, '_', '.', '-', at least one letter or digit."},
-				{Name: "password", Kind: kindString, Required: true, MinLength: guildhall.PasswordMinLen, MaxLength: guildhall.PasswordMaxLen, Description: "8 to 256 characters (at most 1,024 bytes)."},
+				{Name: "password", Kind: kindString, Required: true, MinLength: guildhall.PasswordMinLen, MaxLength: guildhall.PasswordMaxLen, Description: passwordLimits},
 			},
 			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ECONFLICT, guildhall.ERATELIMITED},
 			answer: returns(func(c echo.Context, _ guildhall.Actor, a args) (userResult, error) {
@@ -536,7 +543,7 @@ func (s *Server) registry() []*function {
 		{
 			Name: "create_organization", Description: "Create an organization with you as its owner.", effect: writes,
 			Params: []param{
-				{Name: "organization_name", Kind: kindString, Required: true, MinLength: 1, MaxLength: guildhall.OrganizationNameMaxLen, Description: "1 to 100 characters."},
+				{Name: "organization_name", Kind: kindString, Required: true, MinLength: 1, MaxLength: guildhall.OrganizationNameMaxLen, Description: organizationNameLimits + "."},
 				{Name: "organization_description", Kind: kindString, Default: "", MaxLength: guildhall.OrganizationDescriptionMaxLen, Description: "Up to 2000 characters."},
 			},
 			Refusals: []string{guildhall.ERATELIMITED},
@@ -709,8 +716,8 @@ func (s *Server) registry() []*function {
 		{
 			Name: "update_organization", Description: "Rename an organization or change its description (owners and admins).", effect: writes,
 			Params: []param{paramOrganizationID,
-				{Name: "organization_name", Kind: kindString, MinLength: 1, MaxLength: guildhall.OrganizationNameMaxLen, Description: "The new name, 1 to 100 characters."},
-				{Name: "organization_description", Kind: kindString, MaxLength: guildhall.OrganizationDescriptionMaxLen, Description: "The new description, up to 2000 characters (\"\" clears it)."},
+				{Name: "organization_name", Kind: kindString, MinLength: 1, MaxLength: guildhall.OrganizationNameMaxLen, Description: "The new name, " + organizationNameLimits + "."},
+				{Name: "organization_description", Kind: kindString, MaxLength: guildhall.OrganizationDescriptionMaxLen, Description: fmt.Sprintf("The new description, up to %d characters (\"\" clears it).", guildhall.OrganizationDescriptionMaxLen)},
 			},
 			Refusals: []string{guildhall.EFORBIDDEN, guildhall.ENOTFOUND},
 			answer: nothing(func(c echo.Context, actor guildhall.Actor, a args) error {
@@ -747,7 +754,7 @@ func (s *Server) registry() []*function {
 			Name: "change_password", Description: "Change your password; every browser session and sign-in token of yours ends (API keys stay).",
 			password: guildhall.OpChangePassword, effect: setsPassword,
 			Params: []param{{Name: "new_password", Kind: kindString, Required: true, MinLength: guildhall.PasswordMinLen, MaxLength: guildhall.PasswordMaxLen,
-				Description: "8 to 256 characters (at most 1,024 bytes)."}},
+				Description: passwordLimits}},
 			// ENOTFOUND: the account was deleted after the call authenticated.
 			Refusals: []string{guildhall.ENOTFOUND},
 			answer: nothing(func(c echo.Context, actor guildhall.Actor, a args) error {
