@@ -20,8 +20,6 @@ import (
 // dialect: they live in the root package and in the service code above
 // the SQL. The backends are sqlite.go (the default) and postgres.go.
 type dialect struct {
-	// name is the backend's name, for messages.
-	name string
 	// goose and migrations are the backend's goose dialect and its
 	// migrations (db/migrations/sqlite or db/migrations/postgres).
 	goose      goose.Dialect
@@ -78,11 +76,6 @@ type txBeginner interface {
 	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
-// dialects lists every backend, for classifying an error without knowing
-// which backend it came from: a driver's error never carries another
-// driver's code.
-var dialects = []*dialect{sqliteDialect, postgresDialect}
-
 // IsPostgresURL reports whether source, a --db value, names a PostgreSQL
 // database (postgres:// or postgresql://) rather than a SQLite file.
 func IsPostgresURL(source string) bool {
@@ -95,17 +88,6 @@ func dialectFor(source string) *dialect {
 		return postgresDialect
 	}
 	return sqliteDialect
-}
-
-// isUniqueViolation reports whether err is a UNIQUE (or PRIMARY KEY)
-// constraint failure of either backend.
-func isUniqueViolation(err error) bool {
-	for _, d := range dialects {
-		if d.uniqueViolation(err) {
-			return true
-		}
-	}
-	return false
 }
 
 // boundQuery is a query rewritten for a backend.

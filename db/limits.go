@@ -80,11 +80,19 @@ type rateLimiter struct {
 
 func newRateLimiter(events int, period time.Duration) *rateLimiter {
 	l := &rateLimiter{tat: map[string]time.Time{}, sweepAt: rateLimiterSweepSize, maxKeys: rateLimiterMaxKeys}
-	if events > 0 {
-		l.interval = period / time.Duration(events)
-		l.tolerance = l.interval * time.Duration(events-1)
-	}
+	l.interval, l.tolerance = rateSpacing(events, period)
 	return l
+}
+
+// rateSpacing is how a limit of events per period spaces them (the
+// generic cell rate algorithm both limiters run): one event each interval,
+// a burst of all of them within tolerance; zeros for no limit.
+func rateSpacing(events int, period time.Duration) (interval, tolerance time.Duration) {
+	if events <= 0 {
+		return 0, 0
+	}
+	interval = period / time.Duration(events)
+	return interval, interval * time.Duration(events-1)
 }
 
 func (l *rateLimiter) allow(_ context.Context, key string, now time.Time) (time.Duration, error) {

@@ -191,8 +191,7 @@ func (db *DB) TransferOwnership(ctx context.Context, a guildhall.Actor, orgID in
 // and notInvited still has to read. On PostgreSQL, invitations to one
 // organization take turns (updateQueued).
 func (db *DB) InviteUser(ctx context.Context, a guildhall.Actor, orgID int64, username string, role guildhall.Role) (guildhall.Membership, error) {
-	username = guildhall.FoldUsername(username)
-	if _, err := guildhall.ParseRole(string(role)); err != nil {
+	if _, err := guildhall.ParseRole(string(role)); err != nil { // refused before queueing
 		return guildhall.Membership{}, err
 	}
 	var m guildhall.Membership

@@ -47,10 +47,7 @@ func (db *DB) newRateLimiterFor(name string, events int, period time.Duration) l
 		return newRateLimiter(events, period)
 	}
 	l := &sharedRateLimiter{db: db, name: name}
-	if events > 0 {
-		l.interval = period / time.Duration(events)
-		l.tolerance = l.interval * time.Duration(events-1)
-	}
+	l.interval, l.tolerance = rateSpacing(events, period)
 	return l
 }
 

@@ -33,7 +33,6 @@ import (
 // signing keys (as on SQLite), and also the rate limits and the login
 // throttle (pg_limits.go), so N nodes enforce one limit, not N.
 var postgresDialect = &dialect{
-	name:            "PostgreSQL",
 	goose:           goose.DialectPostgres,
 	migrations:      migrations.Postgres,
 	newestMigration: newestMigrationIn(migrations.Postgres),

@@ -17,7 +17,6 @@ import (
 // live in this process's memory (limits.go, throttle.go): one node is
 // the only one counting.
 var sqliteDialect = &dialect{
-	name:            "SQLite",
 	goose:           goose.DialectSQLite3,
 	migrations:      migrations.SQLite,
 	newestMigration: newestMigrationIn(migrations.SQLite),

@@ -42,7 +42,7 @@ func (db *DB) CreateUser(ctx context.Context, username, password string, admin b
 		u.Created = tx.now
 		err := tx.QueryRowContext(ctx, `INSERT INTO users (username, password_hash, admin, created) VALUES (?, ?, ?, ?) RETURNING id`,
 			username, hash, admin, unix(tx.now)).Scan(&u.ID)
-		if isUniqueViolation(err) {
+		if tx.dialect.uniqueViolation(err) {
 			return usernameTaken(username)
 		}
 		return err

@@ -27,14 +27,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
-	"github.com/pressly/goose/v3"
 
 	"guildhall/db"
 	"guildhall/db/migrations"
@@ -237,34 +235,24 @@ $$`
 // emptyDatabase empties the database at url, if its migrations are this
 // binary's.
 func emptyDatabase(url string) error {
-	pool, err := sql.Open("pgx", url)
+	raw, err := db.OpenRaw(url)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	want, err := newestMigration(migrations.Postgres)
+	defer raw.Close()
+	provider, err := raw.MigrationProvider()
 	if err != nil {
 		return err
 	}
-	var have int64
-	if err := pool.QueryRow(`SELECT coalesce(max(version_id), 0) FROM goose_db_version`).Scan(&have); err != nil {
+	have, want, err := provider.GetVersions(context.Background())
+	if err != nil {
 		return err
 	}
 	if have != want {
 		return fmt.Errorf("at migration %d, not %d", have, want)
 	}
-	_, err = pool.Exec(`SET lock_timeout = '2s'; ` + emptyTablesSQL)
+	_, err = raw.DB.Exec(`SET lock_timeout = '2s'; ` + emptyTablesSQL)
 	return err
-}
-
-// newestMigration is the version of the newest migration in fsys.
-func newestMigration(fsys fs.FS) (int64, error) {
-	names, err := fs.Glob(fsys, "*.sql")
-	if err != nil || len(names) == 0 {
-		return 0, fmt.Errorf("no migrations: %v", err)
-	}
-	slices.Sort(names)
-	return goose.NumericComponent(names[len(names)-1])
 }
 
 // sqliteTemplateDir holds the SQLite template, once made.
