@@ -168,9 +168,7 @@ func run(ctx context.Context, cfg config) error {
 			defer m.drop()
 		}
 		for _, p := range m.servers() {
-			if p != nil {
-				defer p.Kill()
-			}
+			defer p.Kill()
 		}
 		if err != nil {
 			return err

@@ -25,8 +25,8 @@ type serverMode struct {
 	postgres   string // the PostgreSQL server to make the database on; "": a SQLite file
 	nodes      int    // servers on the database; 0 is 1
 	spread     int    // organizations the invitations are dealt over; 0: one, fx.InviteOrg
-	srv        *serverproc.Process
-	more       []*serverproc.Process // the nodes after the first
+	procs      []*serverproc.Process // every node, the first first
+	srv        *serverproc.Process   // the first node, procs[0]
 	dbPath     string                // the file, or the database's URL
 	drop       func()                // drops the PostgreSQL database
 	fx         fixture.Fixtures
@@ -64,16 +64,14 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 		args = append(args, "--pprof-addr", "127.0.0.1:0")
 	}
 	fmt.Printf("starting %s %s\n", cfg.bin, strings.Join(args, " "))
-	if m.srv, err = serverproc.Start(ctx, cfg.bin, args, nil); err != nil {
-		return err
-	}
-	for range max(1, m.nodes) - 1 {
+	for range max(1, m.nodes) {
 		p, err := serverproc.Start(ctx, cfg.bin, args, nil)
 		if err != nil {
 			return err
 		}
-		m.more = append(m.more, p)
+		m.procs = append(m.procs, p)
 	}
+	m.srv = m.procs[0]
 	if cfg.profileDir != "" {
 		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
 			return err
@@ -85,22 +83,17 @@ func (m *serverMode) start(ctx context.Context, client *http.Client, cfg config,
 	}
 	m.inviteOrgs = []int64{m.fx.InviteOrg}
 	for i := range m.spread - 1 {
-		var org struct {
-			ID int64 `json:"organization_id"`
-		}
-		if err := fixture.CallResult(ctx, client, m.srv.URL, "create_organization",
-			map[string]any{"auth": map[string]string{"api_key": m.fx.APIKey}, "organization_name": fmt.Sprintf("Invitations %d", i+2)}, &org); err != nil {
+		org, err := fixture.CreateOrganization(ctx, client, m.srv.URL, m.fx.APIKey, fmt.Sprintf("Invitations %d", i+2))
+		if err != nil {
 			return fmt.Errorf("create an organization to invite to: %w", err)
 		}
-		m.inviteOrgs = append(m.inviteOrgs, org.ID)
+		m.inviteOrgs = append(m.inviteOrgs, org)
 	}
 	return nil
 }
 
 // servers is every node of the mode, the first first.
-func (m *serverMode) servers() []*serverproc.Process {
-	return append([]*serverproc.Process{m.srv}, m.more...)
-}
+func (m *serverMode) servers() []*serverproc.Process { return m.procs }
 
 // cpuTime is the CPU time of every node so far.
 func (m *serverMode) cpuTime() time.Duration {
