@@ -21,10 +21,10 @@ import (
 type serverMode struct {
 	label      string
 	flags      []string
-	sizes      []int  // the organizations to seed for the read phases
-	postgres   string // the PostgreSQL server to make the database on; "": a SQLite file
-	nodes      int    // servers on the database; 0 is 1
-	spread     int    // organizations the invitations are dealt over; 0: one, fx.InviteOrg
+	sizes      []int                 // the organizations to seed for the read phases
+	postgres   string                // the PostgreSQL server to make the database on; "": a SQLite file
+	nodes      int                   // servers on the database; 0 is 1
+	spread     int                   // organizations the invitations are dealt over; 0: one, fx.InviteOrg
 	procs      []*serverproc.Process // every node, the first first
 	srv        *serverproc.Process   // the first node, procs[0]
 	dbPath     string                // the file, or the database's URL
