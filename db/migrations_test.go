@@ -37,22 +37,11 @@ func TestMigrateFromReleasedSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	old := fstest.MapFS{}
+	var released []int
 	for v := 1; v <= releasedMigrations; v++ {
-		matches, _ := fs.Glob(migrations.SQLite, fmt.Sprintf("%05d_*.sql", v))
-		if len(matches) != 1 {
-			t.Fatalf("migration %d: %v", v, matches)
-		}
-		body, _ := fs.ReadFile(migrations.SQLite, matches[0])
-		old[matches[0]] = &fstest.MapFile{Data: body}
+		released = append(released, v)
 	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
+	applySQLiteMigrations(t, raw, released...)
 	for _, stmt := range []string{
 		`INSERT INTO users (id, username, password_hash, created) VALUES (1, 'olivia', '!', 1), (2, 'bob', '!', 1)`,
 		`INSERT INTO organizations (id, name, created) VALUES (1, 'Acme', 1)`,
@@ -125,6 +114,28 @@ func buildSchemaBefore(t *testing.T, source string, version int64) *db.Raw {
 	return raw
 }
 
+// applySQLiteMigrations applies the SQLite migrations numbered versions,
+// and only those, to pool: the schema a release left.
+func applySQLiteMigrations(t *testing.T, pool *sql.DB, versions ...int) {
+	t.Helper()
+	released := fstest.MapFS{}
+	for _, v := range versions {
+		matches, _ := fs.Glob(migrations.SQLite, fmt.Sprintf("%05d_*.sql", v))
+		if len(matches) != 1 {
+			t.Fatalf("migration %d: %v", v, matches)
+		}
+		body, _ := fs.ReadFile(migrations.SQLite, matches[0])
+		released[matches[0]] = &fstest.MapFile{Data: body}
+	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, pool, released)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provider.Up(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestMigrateFromReleaseWithout6 opens a database as the release that
 // shipped migration 7 (the member lists) before 6 existed left it: at
 // version 7, with 6 missing. This release applies 6 after 7 and serves:
@@ -139,22 +150,7 @@ func TestMigrateFromReleaseWithout6(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	released := fstest.MapFS{}
-	for _, v := range []int{1, 2, 3, 4, 5, 7} {
-		matches, _ := fs.Glob(migrations.SQLite, fmt.Sprintf("%05d_*.sql", v))
-		if len(matches) != 1 {
-			t.Fatalf("migration %d: %v", v, matches)
-		}
-		body, _ := fs.ReadFile(migrations.SQLite, matches[0])
-		released[matches[0]] = &fstest.MapFile{Data: body}
-	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, raw, released)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
+	applySQLiteMigrations(t, raw, 1, 2, 3, 4, 5, 7)
 	for _, stmt := range []string{
 		`INSERT INTO users (id, username, password_hash, created) VALUES (1, 'olivia', '!', 1), (2, 'bob', '!', 1)`,
 		`INSERT INTO organizations (id, name, created) VALUES (1, 'Acme', 1)`,
